@@ -1,0 +1,273 @@
+"""The `artgan` command: parse, merge style + flags, call one library function, print result paths."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from . import __version__
+from .config import Config, apply_sets, load_style
+from .console import console, info, set_quiet
+from .errors import ArtganError
+
+# Which flag sets which setting; a flag overrides the style only when it was typed.
+FLAG_KEYS = {
+    "size": "corpus.size", "fit": "corpus.fit", "matte": "corpus.matte", "trim": "corpus.trim",
+    "res": "net.res", "steps": "train.steps", "minutes": "train.minutes", "batch": "train.batch",
+    "device": "train.device", "seed": "train.seed",
+    "psi": "render.psi", "render_batch": "render.batch", "out_size": "render.size", "fmt": "render.format",
+    "signature": "render.signature", "signature_corner": "render.signature_corner",
+    "title": "render.title", "artist": "render.artist", "render_device": "render.device",
+    "png_compress": "render.png_compress",
+}  # fmt: skip
+
+
+class ArtganGroup(click.Group):
+    """Turns ArtganError into one line and an exit code, with no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ArtganError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None
+
+
+def outputs_root() -> Path:
+    return Path(os.environ.get("ARTGAN_OUTPUTS", "outputs"))
+
+
+def typed(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def resolve_config(ctx: click.Context, style: str | None, sets: tuple[str, ...], base: Config | None = None) -> Config:
+    """base (defaults, or a run's saved config) < style < --set < typed flags."""
+    cfg = load_style(style, base)
+    apply_sets(cfg, sets)
+    for name, key in FLAG_KEYS.items():
+        if name in ctx.params and typed(ctx, name):
+            table, field = key.split(".")
+            setattr(getattr(cfg, table), field, ctx.params[name])
+    return cfg
+
+
+def style_option(f):
+    f = click.option("--set", "sets", multiple=True, metavar="TABLE.KEY=VALUE", help="Override one setting, e.g. --set train.lr=0.0001.")(f)
+    return click.option("-s", "--style", metavar="NAME|PATH", help="A preset from `artgan styles` or a .toml file.")(f)
+
+
+@click.group(cls=ArtganGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="artgan")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes; results only.")
+def cli(quiet: bool) -> None:
+    """Train a GAN on your own small corpus, then make series, loops and signed print editions."""
+    set_quiet(quiet)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Corpus folder to write.")
+@click.option("--size", type=int, default=256, show_default=True, help="Side of the square images, px (power of two, 32-1024).")
+@click.option("--fit", type=click.Choice(["center", "pad", "crops"]), default="center", show_default=True, help="Non-square images: centre crop, pad onto the matte, or several overlapping crops.")
+@click.option("--matte", default="white", show_default=True, help="Colour under transparency and around padded images.")
+@click.option("--trim", default="none", show_default=True, help="Cut borders first: none, auto (uniform borders) or a margin like 4%.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad file instead of skipping it.")
+@style_option
+@click.pass_context
+def corpus(ctx, source, out, size, fit, matte, trim, strict, style, sets):
+    """Make a training corpus from a folder of images.
+
+    \b
+    Examples:
+      artgan corpus ~/paintings -o outputs/corpora/mine --size 128
+      artgan corpus scans/ -o outputs/corpora/prints --trim auto --fit crops
+    """
+    from .corpus import make_corpus
+
+    cfg = resolve_config(ctx, style, sets)
+    report = make_corpus(source, out, cfg.corpus, strict=strict)
+    info(
+        f"[bold]{report.kept}[/] of {report.kept + len(report.rejected)} images kept "
+        f"({report.images} training images at {cfg.corpus.size} px), {len(report.rejected)} rejected, "
+        f"{len(report.skipped)} other files skipped"
+    )
+    for name, reason in report.rejected[:20]:
+        info(f"  [red]rejected[/] {name}: {reason}")
+    if len(report.rejected) > 20:
+        info(f"  … and {len(report.rejected) - 20} more (see corpus.json)")
+    click.echo(out / "contact.png")
+
+
+def _next_run_dir(name: str, res: int) -> Path:
+    runs = outputs_root() / "runs"
+    ids = [int(m.group(1)) for p in (runs.iterdir() if runs.is_dir() else []) if (m := re.match(r"(\d{5})-", p.name))]
+    return runs / f"{max(ids, default=-1) + 1:05d}-{name}-{res}px"
+
+
+def _newest_run_dir(name: str, res: int) -> Path | None:
+    runs = outputs_root() / "runs"
+    found = sorted(runs.glob(f"[0-9][0-9][0-9][0-9][0-9]-{name}-{res}px")) if runs.is_dir() else []
+    return found[-1] if found else None
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Run folder [default: outputs/runs/NNNNN-NAME-RESpx].")
+@click.option("--res", type=int, default=128, show_default=True, help="Resolution, px (power of two, 32-1024).")
+@click.option("--steps", type=click.IntRange(1), default=20000, show_default=True, help="Train up to this step.")
+@click.option("--minutes", type=click.FloatRange(0), default=0.0, help="Stop after this many minutes (0: no limit).")
+@click.option("--batch", type=click.IntRange(1), default=8, show_default=True, help="Images per step.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds weights, augmentation and image order.")
+@click.option("-n", "--dry-run", is_flag=True, help="Print the resolved settings and exit.")
+@style_option
+@click.pass_context
+def train(ctx, source, out, res, steps, minutes, batch, resume, device, seed, dry_run, style, sets):
+    """Train a GAN on a corpus folder (or a plain folder of images, prepared first).
+
+    \b
+    Examples:
+      artgan train outputs/corpora/mine --out outputs/runs/mine --minutes 30
+      artgan train ~/paintings --style belamy
+      artgan train outputs/corpora/mine --out outputs/runs/mine --resume
+    """
+    from . import corpus as corpus_mod
+    from .run import checkpoint_config, load_checkpoint
+
+    base = None
+    if resume:
+        out = out or _newest_run_dir(source.name, res)
+        if out is None or not (out / "latest.pt").exists():
+            raise ArtganError(f"nothing to resume: no run of {source.name} with a latest.pt; give it with --out")
+        base = checkpoint_config(load_checkpoint(out / "latest.pt"), out / "latest.pt")
+        base.train.minutes = 0.0  # a time limit counts from now, only when typed again
+    cfg = resolve_config(ctx, style, sets, base)
+    if not corpus_mod.is_corpus(source):
+        cfg.corpus.size = cfg.net.res
+    if dry_run:
+        _print_config(cfg)
+        return
+    out = out or _next_run_dir(source.name, cfg.net.res)
+    if not corpus_mod.is_corpus(source):
+        prepared = out / "corpus"
+        if not corpus_mod.is_corpus(prepared) or not resume:
+            info(f"preparing {source} into {prepared} with style {cfg.style.name}")
+            corpus_mod.make_corpus(source, prepared, cfg.corpus)
+        source = prepared
+    from .trainview import train_with_progress
+
+    result = train_with_progress(cfg, source, out, resume)
+    click.echo(result.checkpoint)
+
+
+def _print_config(cfg: Config) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"resolved settings (style {cfg.style.name})")
+    table.add_column("setting")
+    table.add_column("value")
+    for section, values in cfg.to_dict().items():
+        for key, value in values.items():
+            table.add_row(f"{section}.{key}", repr(value))
+    console.print(table)
+
+
+@cli.command()
+@click.argument("run", required=False, type=click.Path(path_type=Path))
+@click.option("--series", type=click.IntRange(1), help="Render this many seeds, from --start-seed.")
+@click.option("--start-seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--seeds", help="Seeds to render, e.g. 3,7,10-20.")
+@click.option("--psi", type=float, default=0.7, show_default=True, help="Truncation: 1 none, lower is more typical, 0 the mean image.")
+@click.option("--batch", "render_batch", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--size", "out_size", type=click.IntRange(0), default=0, help="Output side, px (0: native; larger upscales with Lanczos).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "tif"]), default="png", show_default=True)
+@click.option("--png-compress", type=click.IntRange(0, 9), default=1, show_default=True, help="PNG zlib level: 1 fast, 9 small.")
+@click.option("--signature", default="formula", show_default=True, help="formula, none, or your text with {artist} {year} {title} {seed}.")
+@click.option("--signature-corner", type=click.Choice(["bottom-right", "bottom-left", "top-right", "top-left"]), default="bottom-right", show_default=True)
+@click.option("--title", default="", help="Title recorded in each file.")
+@click.option("--artist", default="", help="Artist recorded in each file and usable in the signature.")
+@click.option("--device", "render_device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Series folder [default: outputs/series/MODEL-psiPSI].")
+@style_option
+@click.pass_context
+def render(ctx, run, series, start_seed, seeds, psi, render_batch, out_size, fmt, png_compress, signature, signature_corner, title, artist, render_device, out, style, sets):
+    """Render a seed-numbered series: one file per seed, a manifest and a contact sheet.
+
+    With no RUN, the bundled model renders.
+
+    \b
+    Examples:
+      artgan render --series 100
+      artgan render outputs/runs/mine --series 1000 --psi 0.8
+      artgan render outputs/runs/mine --seeds 3,7,10-20 --size 1024 --format tif
+    """
+    from .latent import parse_seeds
+    from .render import render_series
+    from .run import load_model
+
+    if series is not None and seeds:
+        raise click.UsageError("give either --series N or --seeds LIST, not both")
+    if series is None and not seeds:
+        raise click.UsageError("say what to render: --series 100 or --seeds 3,7,10-20")
+    if not 0 <= psi <= 2:
+        raise click.BadParameter(f"{psi} is outside 0-2 (1 is no truncation)", param_hint="--psi")
+    model = load_model(run)
+    if model.bundled:
+        info(f"no run given: rendering with the bundled model '{model.name}' (step {model.step})")
+    cfg = resolve_config(ctx, style, sets, base=model.config)
+    seed_list = parse_seeds(seeds) if seeds else list(range(start_seed, start_seed + series))
+    out = out or outputs_root() / "series" / f"{model.name}-psi{cfg.render.psi:g}"
+    result = render_series(model, seed_list, out, cfg)
+    click.echo(result.folder)
+
+
+@cli.command()
+def styles() -> None:
+    """List the style presets.
+
+    \b
+    Examples:
+      artgan styles
+      artgan train ~/portraits --style belamy
+    """
+    from rich.table import Table
+
+    from .config import read_style, style_names
+
+    table = Table(title="styles")
+    for column in ("name", "resolution", "suits", "description"):
+        table.add_column(column)
+    for name in style_names():
+        cfg = load_style(name)
+        table.add_row(name, f"{cfg.net.res} px", cfg.style.suits, cfg.style.description)
+    console.print(table)
+    for name in style_names():
+        click.echo(name)
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Model file to write (.pt).")
+@click.option("--half", is_flag=True, help="Store the weights as float16 (half the size).")
+def export(run, out, half):
+    """Write a small model file (the averaged generator and its settings) from a run.
+
+    \b
+    Examples:
+      artgan export outputs/runs/mine -o mine.pt
+      artgan render mine.pt --series 10
+    """
+    from .run import export_model
+
+    click.echo(export_model(run, out, half=half))
+
+
+def main() -> None:
+    cli(prog_name="artgan")

@@ -1,0 +1,127 @@
+"""Atomic writes, hashes and locks: a crash never leaves a half-written file under its final name."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from filelock import FileLock, Timeout
+
+from .errors import OutputError
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; rename it over `final` only if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise output_error(final, exc) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(final: Path | str, data: bytes) -> None:
+    with atomic_path(final) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(final: Path | str, text: str) -> None:
+    write_bytes(final, text.encode("utf-8"))
+
+
+def write_json(final: Path | str, value: object) -> None:
+    write_text(final, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def append_line(path: Path | str, line: str) -> None:
+    """Append one whole line and flush it to disk (a crash can at worst cut the last line)."""
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line.rstrip("\n") + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise output_error(Path(path), exc) from exc
+
+
+def read_jsonl(path: Path | str) -> list[dict]:
+    """Every whole JSON line of a file; a line cut short by a crash is skipped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            rows.append(value)
+    return rows
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """Turn a failed write into one line that says what happened and what to do."""
+    reasons = {
+        errno.ENOSPC: "the disk is full; free some space and run the same command again",
+        errno.EDQUOT: "the disk quota is used up; free some space and run the same command again",
+        errno.EROFS: "the folder is on a read-only disk; choose another output folder",
+        errno.EACCES: "permission denied; choose a folder you can write to",
+        errno.EPERM: "permission denied; choose a folder you can write to",
+        errno.EFBIG: "the file is larger than this system allows; lower the size or free the limit",
+    }
+    reason = reasons.get(exc.errno, exc.strerror or str(exc))
+    return OutputError(f"cannot write {path}: {reason}")
+
+
+@contextlib.contextmanager
+def exclusive(folder: Path, what: str) -> Iterator[None]:
+    """Hold the folder's lock for the block, or refuse at once if another artgan holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / ".artgan.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputError(
+            f"{folder} is in use by another artgan {what}; wait for it to finish or use another folder"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())

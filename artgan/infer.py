@@ -1,0 +1,100 @@
+"""The generator made ready for rendering: weights baked, batch norm folded, seeds in, uint8 pixels out."""
+
+from __future__ import annotations
+
+import copy
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from .errors import UsageError
+from .latent import seeds_to_z, truncate
+from .nets import Generator
+from .run import Model
+
+
+def pick_device(name: str) -> torch.device:
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA GPU is visible to PyTorch; use --device auto or cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError("--device mps: Apple's Metal is not available here; use --device auto or cpu")
+    if name not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"--device {name!r}: use auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+def bake(G: nn.Module) -> nn.Module:
+    """Replace spectral-norm parametrisations by the plain weights they compute (exact in eval mode)."""
+    for module in G.modules():
+        if parametrize.is_parametrized(module, "weight"):
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
+    return G
+
+
+def fold_batchnorm(G: nn.Module) -> nn.Module:
+    """Fold each eval-mode BatchNorm into the convolution before it (the same arithmetic, one pass less)."""
+    for parent in G.modules():
+        names = list(parent._modules)
+        for first, second in zip(names, names[1:]):
+            conv, norm = parent._modules[first], parent._modules[second]
+            if isinstance(norm, nn.BatchNorm2d) and isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)):
+                parent._modules[first] = _folded(conv, norm)
+                parent._modules[second] = nn.Identity()
+    return G
+
+
+def _folded(conv: nn.Module, norm: nn.BatchNorm2d) -> nn.Module:
+    scale = norm.weight.detach() / torch.sqrt(norm.running_var + norm.eps)
+    shift = norm.bias.detach() - norm.running_mean * scale
+    fused = copy.deepcopy(conv)
+    weight = fused.weight.detach()
+    if isinstance(conv, nn.ConvTranspose2d):  # weight is (in, out, kh, kw)
+        fused.weight = nn.Parameter(weight * scale.view(1, -1, 1, 1))
+    else:
+        fused.weight = nn.Parameter(weight * scale.view(-1, 1, 1, 1))
+    bias = conv.bias.detach() * scale + shift if conv.bias is not None else shift
+    fused.bias = nn.Parameter(bias)
+    return fused
+
+
+class Renderer:
+    """Seeds -> images with a model's averaged generator, batched on the device under inference mode."""
+
+    def __init__(self, model: Model, device: str = "auto", fast: bool = True):
+        self.model = model
+        self.device = pick_device(device)
+        G = Generator(model.config.net)
+        G.load_state_dict(model.G_ema)
+        G.eval().requires_grad_(False)
+        if fast:
+            G = fold_batchnorm(bake(G))
+            if self.device.type != "mps":
+                G = G.to(memory_format=torch.channels_last)
+        self.G = G.to(self.device)
+        self.nz = model.config.net.nz
+        self.res = model.config.net.res
+
+    @torch.inference_mode()
+    def images(self, z: torch.Tensor) -> np.ndarray:
+        """Latents (B, nz) -> uint8 pixels (B, H, W, 3)."""
+        out = self.G(z.to(self.device, non_blocking=True))
+        out = ((out.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+        return out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+    def seeds(self, seeds: list[int], psi: float) -> np.ndarray:
+        return self.images(truncate(seeds_to_z(seeds, self.nz), psi))
+
+    def batches(self, seeds: list[int], psi: float, batch: int) -> Iterator[tuple[list[int], np.ndarray]]:
+        for start in range(0, len(seeds), batch):
+            chunk = seeds[start : start + batch]
+            yield chunk, self.seeds(chunk, psi)

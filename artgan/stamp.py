@@ -1,0 +1,147 @@
+"""The signature on the canvas: the GAN objective typeset as mathematics, or the artist's own text.
+
+Text is laid out by matplotlib's mathtext at the final pixel size, so a 10,000 px print gets
+crisp glyphs rather than an enlarged bitmap. The ink is dark on light corners and light on dark.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import string
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .config import StampConfig
+from .decode import parse_colour
+from .errors import UsageError
+
+FORMULA = r"$\min_{G}\,\max_{D}\;\mathbb{E}_{x}[\log D(x)] + \mathbb{E}_{z}[\log(1 - D(G(z)))]$"
+CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
+PLACEHOLDERS = ("artist", "year", "title", "seed", "edition")
+DARK_INK, LIGHT_INK = (24, 22, 20), (242, 238, 230)
+_MATPLOTLIB = threading.Lock()  # pyplot-free, but rc settings are global: one typesetting at a time
+
+
+@dataclass
+class Signature:
+    """What to write: the main line, and a smaller line under it (e.g. the edition number)."""
+
+    text: str
+    under: str = ""
+
+
+def signature_text(spec: str, fields: dict) -> Signature | None:
+    """'formula' -> the GAN objective; 'none' -> None; any other text gets its {placeholders} filled."""
+    spec = (spec or "none").strip()
+    if spec.lower() == "none":
+        return None
+    if spec.lower() == "formula":
+        return Signature(FORMULA)
+    names = {name for _, name, _, _ in string.Formatter().parse(spec) if name}
+    unknown = names - set(PLACEHOLDERS)
+    if unknown:
+        raise UsageError(
+            f"--signature {spec!r}: unknown placeholder {{{sorted(unknown)[0]}}}; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+        )
+    values = {name: fields.get(name, "") for name in PLACEHOLDERS}
+    values["year"] = values["year"] or _dt.date.today().year
+    try:
+        return Signature(spec.format(**values))
+    except (ValueError, IndexError):
+        raise UsageError(f"--signature {spec!r} has unbalanced braces; write {{{{ and }}}} for literal braces") from None
+
+
+@functools.lru_cache(maxsize=64)
+def ink_mask(text: str, height_px: float) -> np.ndarray:
+    """Coverage (0-255) of `text` typeset so its line is about height_px tall."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dpi = 72.0
+    with _MATPLOTLIB, matplotlib.rc_context({"mathtext.fontset": "cm", "font.family": "DejaVu Serif"}):
+        figure = Figure(figsize=(1, 1), dpi=dpi)
+        figure.patch.set_alpha(0)
+        canvas = FigureCanvasAgg(figure)
+        label = figure.text(0, 0, text, fontsize=height_px, color="black")
+        try:
+            box = label.get_window_extent(canvas.get_renderer())
+        except ValueError:  # a stray $ or bad TeX in the artist's own text: draw it literally
+            label.set_text(text.replace("$", r"\$"))
+            box = label.get_window_extent(canvas.get_renderer())
+        pad = 2 + height_px * 0.1
+        width, height = box.width + 2 * pad, box.height + 2 * pad
+        figure.set_size_inches(width / dpi, height / dpi)
+        label.set_position(((pad - box.x0) / width, (pad - box.y0) / height))
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., 3].copy()
+
+
+def _fit_mask(text: str, width_px: int) -> np.ndarray:
+    """Typeset again at the size that makes the text width_px wide (sharp at any scale)."""
+    probe = ink_mask(text, 40.0)
+    height = max(4.0, 40.0 * width_px / max(probe.shape[1], 1))
+    return ink_mask(text, round(height, 1))
+
+
+def _compose(signature: Signature, width_px: int, align_right: bool) -> np.ndarray:
+    main = _fit_mask(signature.text, width_px)
+    if not signature.under:
+        return main
+    under = ink_mask(signature.under, round(max(4.0, main.shape[0] * 0.42), 1))
+    width = max(main.shape[1], under.shape[1])
+    block = np.zeros((main.shape[0] + under.shape[0], width), np.uint8)
+    for top, mask in ((0, main), (main.shape[0], under)):
+        left = width - mask.shape[1] if align_right else 0
+        block[top : top + mask.shape[0], left : left + mask.shape[1]] = mask
+    return block
+
+
+def signature_box(canvas: tuple[int, int], mask_shape: tuple[int, int], corner: str, margin_px: int) -> tuple[int, int]:
+    """Top-left pixel where the signature goes."""
+    width, height = canvas
+    mask_h, mask_w = mask_shape
+    left = width - margin_px - mask_w if corner.endswith("right") else margin_px
+    top = height - margin_px - mask_h if corner.startswith("bottom") else margin_px
+    return max(0, left), max(0, top)
+
+
+def ink_for(region: np.ndarray) -> tuple[int, int, int]:
+    """Dark ink on a light background, light ink on a dark one (Rec. 709 luma of the area under it)."""
+    luma = float((region[..., :3].astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32)).mean())
+    return DARK_INK if luma >= 128 else LIGHT_INK
+
+
+def stamp(image: Image.Image, signature: Signature | None, corner: str = "bottom-right", cfg: StampConfig | None = None) -> Image.Image:
+    """A copy of the image with the signature drawn into one corner."""
+    if signature is None:
+        return image
+    cfg = cfg or StampConfig()
+    if corner not in CORNERS:
+        raise UsageError(f"--signature-corner {corner!r}: use one of {', '.join(CORNERS)}")
+    if not 0 <= cfg.opacity <= 1:
+        raise UsageError(f"stamp.opacity {cfg.opacity} must be between 0 and 1")
+    width, height = image.size
+    # Small canvases get a relatively larger signature so that it stays a mark, not a smudge.
+    fraction = max(cfg.width, min(0.6, 96 / max(width, 1)))
+    mask = _compose(signature, max(8, round(width * fraction)), corner.endswith("right"))
+    margin = round(width * cfg.margin)
+    if mask.shape[1] > width - 2 * margin or mask.shape[0] > height - 2 * margin:
+        scale = min((width - 2 * margin) / mask.shape[1], (height - 2 * margin) / mask.shape[0])
+        mask = _compose(signature, max(8, int(mask.shape[1] * scale)), corner.endswith("right"))
+    left, top = signature_box((width, height), mask.shape, corner, margin)
+    rgb = image.convert("RGB")
+    pixels = np.array(rgb)
+    region = pixels[top : top + mask.shape[0], left : left + mask.shape[1]]
+    mask = mask[: region.shape[0], : region.shape[1]]
+    ink = ink_for(region) if cfg.color == "auto" else parse_colour(cfg.color, "stamp.color")
+    alpha = mask.astype(np.float32)[..., None] / 255.0 * cfg.opacity
+    blended = region.astype(np.float32) * (1 - alpha) + np.array(ink, np.float32) * alpha
+    pixels[top : top + mask.shape[0], left : left + mask.shape[1]] = np.rint(blended).astype(np.uint8)
+    return Image.fromarray(pixels)

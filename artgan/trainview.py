@@ -1,0 +1,30 @@
+"""Training at the terminal: a rich progress line fed by the loop's on_tick, and Ctrl-C reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import TextColumn
+
+from .config import Config
+from .console import info, progress
+from .train import Run, Tick, train
+
+
+def train_with_progress(cfg: Config, corpus: Path, run_dir: Path, resume: bool) -> Run:
+    columns = TextColumn("G {task.fields[loss_G]:.3f} D {task.fields[loss_D]:.3f} p {task.fields[p]:.2f} {task.fields[it_s]:.2f} it/s")
+    with progress(columns) as bar:
+        task = bar.add_task("train", total=cfg.train.steps, loss_G=0.0, loss_D=0.0, p=cfg.train.augment_p, it_s=0.0)
+
+        def on_tick(tick: Tick) -> None:
+            bar.update(task, completed=tick.step, loss_G=tick.loss_G, loss_D=tick.loss_D, p=tick.augment_p, it_s=tick.it_s)
+
+        try:
+            result = train(cfg, corpus, run_dir, resume=resume, on_tick=on_tick)
+        except KeyboardInterrupt:
+            bar.stop()
+            info(f"stopped; a checkpoint was saved in {run_dir}; continue with --resume --out {run_dir}")
+            raise click.Abort() from None
+    info(f"{result.stopped_by}: step {result.step}, checkpoint {result.checkpoint}")
+    return result
