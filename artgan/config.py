@@ -86,7 +86,7 @@ class WalkConfig:
 @dataclass
 class StampConfig:
     margin: float = 0.025  # distance from the edges, as a fraction of the canvas width
-    width: float = 0.28  # signature width, as a fraction of the canvas width
+    width: float = 0.30  # signature width, as a fraction of the canvas width
     color: str = "auto"  # auto (contrast with the corner) or a colour
     opacity: float = 0.85  # 0-1
     year: int = 0  # year in the signature and metadata (0: this year)

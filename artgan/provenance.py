@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 from PIL import Image, PngImagePlugin
 
 from . import __version__
-from .files import atomic_path
+from .files import atomic_path, sha256_file
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 NS = {
@@ -148,8 +148,16 @@ def _exif(image: Image.Image, record: dict[str, Any], dpi: int | None = None) ->
     return exif
 
 
-def encode(
+def encode(image: Image.Image, fmt: str, record: dict[str, Any], **options: Any) -> bytes:
+    """The file's bytes in `fmt` with the record inside."""
+    buffer = io.BytesIO()
+    _save(image, buffer, fmt, record, **options)
+    return buffer.getvalue()
+
+
+def _save(
     image: Image.Image,
+    target: Any,
     fmt: str,
     record: dict[str, Any],
     *,
@@ -158,10 +166,8 @@ def encode(
     dpi: int | None = None,
     icc: bytes | None = None,
     tiff_compression: str = "tiff_lzw",
-) -> bytes:
-    """The file's bytes in `fmt` with the record inside."""
+) -> None:
     fmt = {"jpeg": "jpg", "tiff": "tif"}.get(fmt.lower(), fmt.lower())
-    buffer = io.BytesIO()
     options: dict[str, Any] = {}
     if dpi:
         options["dpi"] = (dpi, dpi)
@@ -169,31 +175,31 @@ def encode(
         options["icc_profile"] = icc
     packet = xmp_packet(record)
     if fmt == "png":
-        image.save(buffer, format="PNG", pnginfo=png_info(record), compress_level=png_compress, **options)
+        image.save(target, format="PNG", pnginfo=png_info(record), compress_level=png_compress, **options)
     elif fmt == "jpg":
         if len(packet) > JPEG_APP1_LIMIT:
             raise ValueError("the XMP record is too large for a JPEG segment")
-        image.save(buffer, format="JPEG", quality=jpeg_quality, subsampling=0 if jpeg_quality >= 90 else 2,
+        image.save(target, format="JPEG", quality=jpeg_quality, subsampling=0 if jpeg_quality >= 90 else 2,
                    exif=_exif(image, record), xmp=packet, **options)  # fmt: skip
     elif fmt == "tif":
         tags = {270: describe(record), 305: f"artgan {record.get('artgan', __version__)}", 700: packet}
         if record.get("artist"):
             tags[315] = str(record["artist"])
             tags[33432] = rights(record)
-        image.save(buffer, format="TIFF", compression=tiff_compression, tiffinfo=tags, **options)
+        image.save(target, format="TIFF", compression=tiff_compression, tiffinfo=tags, **options)
     elif fmt == "webp":
-        image.save(buffer, format="WEBP", xmp=packet, lossless=True, **options)
+        image.save(target, format="WEBP", xmp=packet, lossless=True, **options)
     else:
         raise ValueError(f"unknown image format {fmt!r}")
-    return buffer.getvalue()
 
 
-def save_image(image: Image.Image, path: Path, record: dict[str, Any], **options: Any) -> bytes:
-    """Write the image with its record atomically; return the bytes written (for hashing)."""
-    data = encode(image, Path(path).suffix.lstrip("."), record, **options)
+def save_image(image: Image.Image, path: Path, record: dict[str, Any], **options: Any) -> tuple[str, int]:
+    """Write the image with its record atomically, straight to disk; return its sha256 and size."""
+    path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return data
+        with open(tmp, "wb") as fh:
+            _save(image, fh, path.suffix.lstrip("."), record, **options)
+    return sha256_file(path), path.stat().st_size
 
 
 def read_record(path: Path) -> dict[str, Any] | None:

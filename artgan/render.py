@@ -16,7 +16,7 @@ from PIL import Image
 from .config import Config
 from .console import info, progress, warn
 from .errors import RenderError, UsageError
-from .files import append_line, exclusive, read_jsonl, sha256_bytes, write_text
+from .files import append_line, exclusive, read_jsonl, write_text
 from .infer import Renderer
 from .provenance import make_record, save_image
 from .run import Model
@@ -99,8 +99,8 @@ def render_series(model: Model, seeds: list[int], out: Path, cfg: Config, fast: 
             def write_one(seed: int, pixels: np.ndarray) -> Path:
                 image, record = finish_image(pixels, seed, model, cfg, settings, year)
                 path = out / seed_file(seed, r.format)
-                data = save_image(image, path, record, png_compress=r.png_compress, jpeg_quality=r.jpeg_quality)
-                line = {"seed": seed, "file": path.name, "sha256": sha256_bytes(data), "bytes": len(data), **settings,
+                digest, size = save_image(image, path, record, png_compress=r.png_compress, jpeg_quality=r.jpeg_quality)
+                line = {"seed": seed, "file": path.name, "sha256": digest, "bytes": size, **settings,
                         "step": model.step, "model_name": model.name, "artgan": record["artgan"]}  # fmt: skip
                 with manifest_lock:
                     append_line(out / "manifest.jsonl", json.dumps(line))

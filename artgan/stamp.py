@@ -118,8 +118,14 @@ def ink_for(region: np.ndarray) -> tuple[int, int, int]:
     return DARK_INK if luma >= 128 else LIGHT_INK
 
 
-def stamp(image: Image.Image, signature: Signature | None, corner: str = "bottom-right", cfg: StampConfig | None = None) -> Image.Image:
-    """A copy of the image with the signature drawn into one corner."""
+def stamp(
+    image: Image.Image,
+    signature: Signature | None,
+    corner: str = "bottom-right",
+    cfg: StampConfig | None = None,
+    in_place: bool = False,
+) -> Image.Image:
+    """The image with the signature drawn into one corner (a copy, unless in_place for huge prints)."""
     if signature is None:
         return image
     cfg = cfg or StampConfig()
@@ -136,12 +142,16 @@ def stamp(image: Image.Image, signature: Signature | None, corner: str = "bottom
         scale = min((width - 2 * margin) / mask.shape[1], (height - 2 * margin) / mask.shape[0])
         mask = _compose(signature, max(8, int(mask.shape[1] * scale)), corner.endswith("right"))
     left, top = signature_box((width, height), mask.shape, corner, margin)
-    rgb = image.convert("RGB")
-    pixels = np.array(rgb)
-    region = pixels[top : top + mask.shape[0], left : left + mask.shape[1]]
+    # Only the signature's box is copied and blended, so a 140-megapixel print costs no extra copies.
+    box = (left, top, min(width, left + mask.shape[1]), min(height, top + mask.shape[0]))
+    region = np.asarray(image.crop(box).convert("RGB"))
     mask = mask[: region.shape[0], : region.shape[1]]
     ink = ink_for(region) if cfg.color == "auto" else parse_colour(cfg.color, "stamp.color")
     alpha = mask.astype(np.float32)[..., None] / 255.0 * cfg.opacity
     blended = region.astype(np.float32) * (1 - alpha) + np.array(ink, np.float32) * alpha
-    pixels[top : top + mask.shape[0], left : left + mask.shape[1]] = np.rint(blended).astype(np.uint8)
-    return Image.fromarray(pixels)
+    if image.mode != "RGB":
+        out = image.convert("RGB")
+    else:
+        out = image if in_place else image.copy()
+    out.paste(Image.fromarray(np.rint(blended).astype(np.uint8)), box[:2])
+    return out
