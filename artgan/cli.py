@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .config import Config, apply_sets, load_style
+from .config import Config, apply_sets, load_style, validate
 from .console import console, info, set_quiet
 from .errors import ArtganError
 
@@ -23,6 +23,11 @@ FLAG_KEYS = {
     "signature": "render.signature", "signature_corner": "render.signature_corner",
     "title": "render.title", "artist": "render.artist", "render_device": "render.device",
     "png_compress": "render.png_compress",
+    "walk_mode": "walk.mode", "walk_frames_per_seed": "walk.frames_per_seed", "walk_frames": "walk.frames",
+    "walk_fps": "walk.fps", "walk_interp": "walk.interp", "walk_ease": "walk.ease", "walk_loop": "walk.loop",
+    "walk_grid": "walk.grid", "walk_crf": "walk.crf", "walk_quality": "walk.quality",
+    "walk_lossless": "walk.lossless", "walk_loops": "walk.loops", "walk_dither": "walk.dither",
+    "walk_signature": "walk.signature",
 }  # fmt: skip
 
 
@@ -104,15 +109,23 @@ def corpus(ctx, source, out, size, fit, matte, trim, strict, style, sets):
     click.echo(out / "contact.png")
 
 
+def _source_name(source: Path) -> str:
+    """A run's name from its source folder ('paintings/images' is named 'paintings')."""
+    source = source.resolve()
+    generic = {"images", "image", "img", "imgs", "pictures", "photos", "data", "corpus"}
+    name = source.parent.name if source.name.lower() in generic and source.parent.name else source.name
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
+
+
 def _next_run_dir(name: str, res: int) -> Path:
     runs = outputs_root() / "runs"
     ids = [int(m.group(1)) for p in (runs.iterdir() if runs.is_dir() else []) if (m := re.match(r"(\d{5})-", p.name))]
     return runs / f"{max(ids, default=-1) + 1:05d}-{name}-{res}px"
 
 
-def _newest_run_dir(name: str, res: int) -> Path | None:
+def _newest_run_dir(name: str) -> Path | None:
     runs = outputs_root() / "runs"
-    found = sorted(runs.glob(f"[0-9][0-9][0-9][0-9][0-9]-{name}-{res}px")) if runs.is_dir() else []
+    found = sorted(runs.glob(f"[0-9][0-9][0-9][0-9][0-9]-{name}-*px")) if runs.is_dir() else []
     return found[-1] if found else None
 
 
@@ -143,18 +156,19 @@ def train(ctx, source, out, res, steps, minutes, batch, resume, device, seed, dr
 
     base = None
     if resume:
-        out = out or _newest_run_dir(source.name, res)
+        out = out or _newest_run_dir(_source_name(source))
         if out is None or not (out / "latest.pt").exists():
-            raise ArtganError(f"nothing to resume: no run of {source.name} with a latest.pt; give it with --out")
+            raise ArtganError(f"nothing to resume: no run of {source} with a latest.pt; give it with --out")
         base = checkpoint_config(load_checkpoint(out / "latest.pt"), out / "latest.pt")
         base.train.minutes = 0.0  # a time limit counts from now, only when typed again
     cfg = resolve_config(ctx, style, sets, base)
     if not corpus_mod.is_corpus(source):
         cfg.corpus.size = cfg.net.res
+    validate(cfg)
     if dry_run:
         _print_config(cfg)
         return
-    out = out or _next_run_dir(source.name, cfg.net.res)
+    out = out or _next_run_dir(_source_name(source), cfg.net.res)
     if not corpus_mod.is_corpus(source):
         prepared = out / "corpus"
         if not corpus_mod.is_corpus(prepared) or not resume:
@@ -267,6 +281,136 @@ def export(run, out, half):
     from .run import export_model
 
     click.echo(export_model(run, out, half=half))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON (for scripts).")
+def inspect(files, as_json):
+    """Show the provenance record inside files artgan wrote.
+
+    \b
+    Examples:
+      artgan inspect outputs/series/belamy-psi0.7/seed-0000042.png
+      artgan inspect --json print-01.tif | jq .seed
+    """
+    import json
+
+    from rich.table import Table
+
+    from .provenance import read_record
+
+    records, missing = {}, []
+    for path in files:
+        record = read_record(path) if path.is_file() else None
+        if record is None:
+            missing.append(path)
+        else:
+            records[str(path)] = record
+    if as_json:
+        click.echo(json.dumps(records if len(files) > 1 else next(iter(records.values()), {}), indent=2, ensure_ascii=False))
+    else:
+        for name, record in records.items():
+            table = Table(title=name, show_header=False)
+            table.add_column("field", style="bold")
+            table.add_column("value", overflow="fold")
+            for key in sorted(record):
+                table.add_row(key, str(record[key]))
+            console.print(table)
+    for path in missing:
+        console.print(f"{path}: {'no artgan record in this file' if path.is_file() else 'no such file'}")
+    if missing:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--runs", "runs", multiple=True, type=click.Path(path_type=Path), help="Run folders or folders of runs to search [default: outputs/runs].")
+def verify(file, runs):
+    """Render a file again from its own record and compare: exit 0 same, 1 different, 2 model not found.
+
+    \b
+    Examples:
+      artgan verify outputs/series/mine-psi0.7/seed-0000042.png
+      artgan verify print.png --runs ~/old-runs
+    """
+    from .verify import verify as verify_file
+
+    verdict = verify_file(file, list(runs) or [outputs_root() / "runs"])
+    psnr = "inf" if verdict.psnr_db == float("inf") else f"{verdict.psnr_db:.1f}"
+    info(f"model {verdict.model_path}")
+    click.echo(
+        f"{file}: {'matches' if verdict.matches else 'DIFFERS'} (max pixel difference {verdict.max_diff}, "
+        f"PSNR {psnr} dB, worst 8x8 block {verdict.worst_block:.2f} of {verdict.tolerance:g} allowed)"
+    )
+    if not verdict.matches:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("run", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Video to write; .mp4, .gif or .webp sets the format.")
+@click.option("--seeds", help="Keyframe seeds in order, e.g. 3,17,42 (with --grid, dealt to the tiles in turn).")
+@click.option("--random", "random_count", type=click.IntRange(1), help="K random seeds per tile (kept in the file's record).")
+@click.option("--mode", "walk_mode", type=click.Choice(["keyframes", "circle"]), default="keyframes", show_default=True, help="Through the seeds, or a periodic loop around one seed.")
+@click.option("--frames-per-seed", "walk_frames_per_seed", type=click.IntRange(2), default=48, show_default=True, help="Frames from one seed to the next (a circle turns in 4x this).")
+@click.option("--frames", "walk_frames", type=click.IntRange(0), default=0, help="Total frames instead (0: from --frames-per-seed).")
+@click.option("--fps", "walk_fps", type=click.IntRange(1, 120), default=24, show_default=True)
+@click.option("--interp", "walk_interp", type=click.Choice(["slerp", "lerp"]), default="slerp", show_default=True)
+@click.option("--ease", "walk_ease", type=click.Choice(["linear", "smooth"]), default="smooth", show_default=True, help="smooth slows to a stop at each seed.")
+@click.option("--loop/--no-loop", "walk_loop", default=True, show_default=True, help="Return to the first seed, seamlessly.")
+@click.option("--psi", type=click.FloatRange(0, 2), default=0.7, show_default=True, help="Truncation, as in render.")
+@click.option("--size", "out_size", type=click.IntRange(0), default=0, help="Side of each picture, px (0: native; larger upscales with Lanczos).")
+@click.option("--grid", "walk_grid", default="1x1", show_default=True, metavar="RxC", help="Tile several walks in one video.")
+@click.option("--crf", "walk_crf", type=click.IntRange(0, 51), default=18, show_default=True, help="MP4 quality: lower is better.")
+@click.option("--quality", "walk_quality", type=click.IntRange(0, 100), default=90, show_default=True, help="WebP quality.")
+@click.option("--lossless", "walk_lossless", is_flag=True, help="Lossless WebP.")
+@click.option("--loops", "walk_loops", type=click.IntRange(0), default=0, help="GIF/WebP: play N times, then stop [default: 0, forever].")
+@click.option("--dither/--no-dither", "walk_dither", default=False, help="GIF: dither the colours.")
+@click.option("--frames-dir", type=click.Path(path_type=Path), help="Also (or only) write numbered PNG frames here.")
+@click.option("--signature", "walk_signature", default="none", show_default=True, help="none, formula, or your text with {artist} {year} {title}.")
+@click.option("--signature-corner", type=click.Choice(["bottom-right", "bottom-left", "top-right", "top-left"]), default="bottom-right", show_default=True)
+@click.option("--title", default="", help="Title recorded in the file.")
+@click.option("--artist", default="", help="Artist recorded in the file and usable in the signature.")
+@click.option("--batch", "render_batch", type=click.IntRange(1), default=16, show_default=True, help="Frames per generator call.")
+@click.option("--device", "render_device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+@style_option
+@click.pass_context
+def walk(ctx, run, out, seeds, random_count, frames_dir, style, sets, **_flags):
+    """Make a latent walk or a seamless loop: MP4, GIF or WebP (and/or PNG frames).
+
+    With no RUN, the bundled model walks. With neither --seeds nor --random, random seeds are
+    drawn and printed.
+
+    \b
+    Examples:
+      artgan walk outputs/runs/mine --seeds 3,17,42,7,99 --size 512 -o loop.mp4
+      artgan walk outputs/runs/mine --random 2 --frames-per-seed 24 -o loop.gif
+      artgan walk outputs/runs/mine --mode circle --seeds 5 -o circle.webp
+      artgan walk outputs/runs/mine --random 3 --grid 2x3 -o grid.mp4 --frames-dir frames/
+    """
+    from .latent import parse_seeds
+    from .run import load_model
+    from .walk import default_seed_count, parse_grid, random_seeds, render_walk
+
+    if seeds and random_count:
+        raise click.UsageError("give either --seeds LIST or --random K, not both")
+    if out is None and frames_dir is None:
+        raise click.UsageError("say where the walk goes: -o OUT.mp4|.gif|.webp and/or --frames-dir DIR")
+    model = load_model(run)
+    if model.bundled:
+        info(f"no run given: walking with the bundled model '{model.name}' (step {model.step})")
+    cfg = resolve_config(ctx, style, sets, base=model.config)
+    if seeds:
+        seed_list = parse_seeds(seeds)
+    else:
+        rows, cols = parse_grid(cfg.walk.grid)
+        seed_list = random_seeds((random_count or default_seed_count(cfg.walk.mode)) * rows * cols)
+        info(f"random seeds: {','.join(map(str, seed_list))} (give them to --seeds to make this walk again)")
+    result = render_walk(model, seed_list, out, cfg, frames_dir=frames_dir)
+    info(f"{result.frames} frames, {result.width}x{result.height} px, {result.frames / result.fps:.1f} s at {result.fps} fps; {result.frames_per_s:.1f} frames/s")
+    for path in result.files:
+        click.echo(path)
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ class RenderConfig:
 @dataclass
 class WalkConfig:
     mode: str = "keyframes"  # keyframes (through seeds) or circle (a periodic noise loop)
-    frames_per_seed: int = 48  # frames between two keyframes
+    frames_per_seed: int = 48  # frames from one keyframe to the next
     fps: int = 24  # frames per second
     interp: str = "slerp"  # slerp or lerp between keyframes
     ease: str = "smooth"  # linear or smooth
@@ -80,7 +80,11 @@ class WalkConfig:
     quality: int = 90  # WebP quality (0-100; 100 with lossless)
     lossless: bool = False  # lossless WebP
     dither: bool = False  # dither GIF colours
-    loops: int = 0  # GIF/WebP repeat count (0: forever)
+    loops: int = 0  # GIF/WebP showings before it stops (0: forever)
+    frames: int = 0  # total frames (0: frames_per_seed per step; a circle turns once in 4 x frames_per_seed)
+    grid: str = "1x1"  # rows x columns of walks tiled in one video, e.g. 2x3
+    signature: str = "none"  # formula, none, or your text as in render (a moving picture is usually unsigned)
+    gif_palette: str = "global"  # global (one palette for all frames, no flicker) or frame (one per frame)
 
 
 @dataclass
@@ -102,7 +106,15 @@ class EditionConfig:
     edition: int = 25  # numbered prints N
     proofs: int = 0  # artist's proofs (at most 10 % of N)
     format: str = "tif"  # tif, png or jpg
-    icc: str = "srgb"  # srgb or the path of an ICC profile to embed
+    compression: str = "lzw"  # TIFF compression: lzw, deflate or none (all lossless)
+    jpeg_quality: int = 95  # JPEG quality 1-100 (prints: 95 or more)
+    icc: str = "srgb"  # srgb (IEC 61966-2.1) or the path of an ICC profile to embed
+    icc_convert: bool = False  # convert the pixels into the --icc profile (else it is only embedded)
+    intent: str = "perceptual"  # rendering intent of that conversion: perceptual or relative
+    upscaler: str = "lanczos"  # lanczos, or module:function / file.py:function for a learned model
+    sharpen: bool = False  # a light unsharp mask after upscaling (radius 0.2 mm on the paper)
+    safe_mm: float = 5.0  # signature and matte edges stay this far inside the trim, mm
+    border: float = 0.08  # contain: matte margin around the picture, as a fraction of the short side
     paper: str = ""  # paper note for the certificate
 
 
@@ -247,3 +259,51 @@ def from_dict(tables: dict[str, Any], origin: str) -> Config:
 def diff(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """(key, a's value, b's value) for every key whose values differ in two flat tables."""
     return [(key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+
+
+def power_of_two_px(value: int, where: str) -> int:
+    if value < 32 or value > 1024 or value & (value - 1):
+        raise ConfigError(f"{where} {value} is not a power of two from 32 to 1024 (use 32, 64, 128, 256, 512 or 1024)")
+    return value
+
+
+def validate(cfg: Config) -> Config:
+    """Check the settings that have a fixed set of values or a range, before any work starts."""
+    power_of_two_px(cfg.net.res, "net.res (--res)")
+    power_of_two_px(cfg.corpus.size, "corpus.size (--size)")
+    choices = {
+        "corpus.fit": (cfg.corpus.fit, ("center", "pad", "crops")),
+        "train.device": (cfg.train.device, ("auto", "cpu", "cuda", "mps")),
+        "train.precision": (cfg.train.precision, ("auto", "fp32", "bf16", "fp16")),
+        "render.format": (cfg.render.format, ("png", "jpg", "tif")),
+        "render.device": (cfg.render.device, ("auto", "cpu", "cuda", "mps")),
+        "render.signature_corner": (cfg.render.signature_corner, ("bottom-right", "bottom-left", "top-right", "top-left")),
+        "walk.mode": (cfg.walk.mode, ("keyframes", "circle")),
+        "walk.interp": (cfg.walk.interp, ("slerp", "lerp")),
+        "walk.ease": (cfg.walk.ease, ("linear", "smooth")),
+        "edition.fit": (cfg.edition.fit, ("contain", "cover")),
+    }
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise ConfigError(f"{key} {value!r} is not one of {', '.join(allowed)}")
+    positive = {
+        "net.nz": cfg.net.nz, "net.ngf": cfg.net.ngf, "net.ndf": cfg.net.ndf, "train.batch": cfg.train.batch,
+        "train.steps": cfg.train.steps, "train.checkpoint_every": cfg.train.checkpoint_every,
+        "train.sample_every": cfg.train.sample_every, "train.log_every": cfg.train.log_every,
+        "render.batch": cfg.render.batch, "walk.fps": cfg.walk.fps, "edition.dpi": cfg.edition.dpi,
+    }  # fmt: skip
+    for key, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"{key} must be at least 1, got {value}")
+    ranges = {
+        "train.lr": (cfg.train.lr, 0.0, 1.0), "train.ema": (cfg.train.ema, 0.0, 1.0),
+        "train.augment_p": (cfg.train.augment_p, 0.0, 1.0), "train.ada_target": (cfg.train.ada_target, 0.0, 1.0),
+        "render.psi": (cfg.render.psi, 0.0, 2.0), "render.png_compress": (cfg.render.png_compress, 0, 9),
+        "render.jpeg_quality": (cfg.render.jpeg_quality, 1, 100), "stamp.opacity": (cfg.stamp.opacity, 0.0, 1.0),
+        "stamp.width": (cfg.stamp.width, 0.01, 1.0), "stamp.margin": (cfg.stamp.margin, 0.0, 0.4),
+        "train.minutes": (cfg.train.minutes, 0.0, float("inf")),
+    }  # fmt: skip
+    for key, (value, low, high) in ranges.items():
+        if not low <= value <= high:
+            raise ConfigError(f"{key} {value} is outside {low}-{high}")
+    return cfg

@@ -15,6 +15,9 @@ from filelock import FileLock, Timeout
 
 from .errors import OutputError
 
+_UMASK = os.umask(0o022)  # read once: the only way to learn the umask is to set it
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(final: Path | str) -> Iterator[Path]:
@@ -27,6 +30,8 @@ def atomic_path(final: Path | str) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_file(tmp)
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, final)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ FIELDS: dict[str, type] = {
     "step": int, "style": str, "artgan": str, "edition": str, "size": int, "native_px": int,
     "signature": str, "signature_corner": str, "stamp": str, "created": str, "upscaler": str,
     "seeds": str, "mode": str, "fps": float, "frames": int, "dpi": int, "print_size": str, "kind": str,
+    "interp": str, "ease": str, "loop": bool, "frames_per_seed": int, "grid": str,
 }  # fmt: skip
 JPEG_APP1_LIMIT = 65502  # bytes an APP1 segment can carry after its header
 
@@ -119,6 +120,8 @@ def parse_xmp(data: bytes | str) -> dict[str, Any]:
 
 
 def _typed(key: str, value: str) -> Any:
+    if FIELDS[key] is bool:  # bool("False") is True
+        return value.strip().lower() in ("true", "1", "yes")
     try:
         return FIELDS[key](value)
     except (TypeError, ValueError):

@@ -41,7 +41,11 @@ def signature_text(spec: str, fields: dict) -> Signature | None:
         return None
     if spec.lower() == "formula":
         return Signature(FORMULA)
-    names = {name for _, name, _, _ in string.Formatter().parse(spec) if name}
+    braces = f"--signature {spec!r} has unbalanced braces; write {{{{ and }}}} for literal braces"
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(spec) if name}
+    except ValueError:
+        raise UsageError(braces) from None
     unknown = names - set(PLACEHOLDERS)
     if unknown:
         raise UsageError(
@@ -52,7 +56,7 @@ def signature_text(spec: str, fields: dict) -> Signature | None:
     try:
         return Signature(spec.format(**values))
     except (ValueError, IndexError):
-        raise UsageError(f"--signature {spec!r} has unbalanced braces; write {{{{ and }}}} for literal braces") from None
+        raise UsageError(braces) from None
 
 
 @functools.lru_cache(maxsize=64)

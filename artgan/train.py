@@ -15,9 +15,9 @@ from typing import Callable
 import torch
 
 from .augment import AdaptiveP, parse_policy
-from .config import Config
+from .config import Config, validate
 from .console import info
-from .corpus import check_size, load_images
+from .corpus import load_images
 from .errors import CheckpointError, TrainingDiverged, UsageError
 from .files import append_line, read_jsonl, write_text
 from .infer import pick_device
@@ -82,9 +82,7 @@ def train(
     on_tick: Callable[[Tick], None] | None = None,
 ) -> Run:
     t = cfg.train
-    check_size(cfg.net.res, "--res")
-    if t.batch < 1 or t.steps < 1:
-        raise UsageError("--batch and --steps must be at least 1")
+    validate(cfg)
     kinds = parse_policy(t.augment)
     device = pick_device(t.device)
     amp = _precision(t.precision, device)

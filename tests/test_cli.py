@@ -1,0 +1,97 @@
+"""The command line: results on stdout, one clear line and the right exit code for every mistake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from artgan.cli import cli
+
+from .conftest import make_folder
+
+TINY = ["--set", "net.ngf=8", "--set", "net.ndf=8", "--set", "net.nz=16", "--set", "train.log_every=1"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def one_line_error(result, *words):
+    assert result.exit_code in (1, 2), result.output
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in result.output, result.output
+
+
+def test_corpus_train_render_inspect_verify(tmp_path):
+    src = make_folder(tmp_path / "my paintings é", count=10)
+    corpus = tmp_path / "out dir" / "corpus"
+    result = run("corpus", src, "-o", corpus, "--size", 32)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("contact.png")
+    run_dir = tmp_path / "runs" / "tiny"
+    result = run("train", corpus, "--out", run_dir, "--res", 32, "--steps", 2, "--batch", 2, "--device", "cpu", *TINY)
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "latest.pt").exists()
+    series = tmp_path / "séries"
+    result = run("render", run_dir, "--series", 3, "-o", series, "--device", "cpu", "--size", 64)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in series.glob("seed-*")) == ["seed-0000000.png", "seed-0000001.png", "seed-0000002.png"]
+    assert ":" not in "".join(p.name for p in series.iterdir())  # names valid on Windows too
+    result = run("inspect", "--json", series / "seed-0000001.png")
+    assert result.exit_code == 0 and json.loads(result.stdout)["seed"] == 1
+    result = run("verify", series / "seed-0000001.png", "--runs", run_dir)
+    assert result.exit_code == 0, result.output
+    assert "matches" in result.stdout
+
+
+def test_usage_mistakes_exit_2(tmp_path, tiny_corpus):
+    one_line_error(run("train", tiny_corpus, "-n", "--set", "train.lr=abc"), "train.lr", "number")
+    one_line_error(run("train", tiny_corpus, "-n", "--set", "train.nope=1"), "nope", "valid keys")
+    one_line_error(run("train", tiny_corpus, "-n", "--res", 100), "power of two")
+    one_line_error(run("train", tiny_corpus, "-n", "--style", "nosuch"), "unknown style")
+    for result in (
+        run("train", tiny_corpus, "-n", "--set", "train.lr=abc"),
+        run("render", "--seeds", "5-2"),
+        run("render", "--series", 3, "--psi", "abc"),
+        run("render"),
+    ):
+        assert result.exit_code == 2, result.output
+
+
+def test_data_mistakes_exit_1(tmp_path, tiny_run):
+    one_line_error(run("corpus", tmp_path / "missing", "-o", tmp_path / "c"), "does not exist")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line_error(run("corpus", empty, "-o", tmp_path / "c"), "no images")
+    assert not (tmp_path / "c").exists()
+    few = make_folder(tmp_path / "few", count=3)
+    one_line_error(run("corpus", few, "-o", tmp_path / "c", "--size", 32), "need at least 8")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    one_line_error(run("render", notes, "--series", 2), "not an artgan checkpoint")
+    one_line_error(run("render", tmp_path, "--series", 2), "no latest.pt")
+    one_line_error(run("inspect", notes), "no artgan record")
+
+
+def test_psi_zero_says_every_seed_is_the_mean_image(tmp_path, tiny_run):
+    result = run("render", tiny_run, "--seeds", "1,2", "--psi", 0, "-o", tmp_path / "s", "--device", "cpu")
+    assert result.exit_code == 0
+    assert "mean image" in result.stderr
+    first, second = (Image.open(tmp_path / "s" / f"seed-000000{i}.png").tobytes() for i in (1, 2))
+    assert first == second
+
+
+def test_styles_lists_the_presets():
+    result = run("styles")
+    assert result.exit_code == 0
+    assert set(result.stdout.split()) >= {"belamy", "ukiyo-e", "impressionist", "sketch"}
+
+
+@pytest.mark.parametrize("name", ["belamy", "ukiyo-e", "impressionist", "sketch"])
+def test_every_preset_resolves(name, tiny_corpus):
+    result = run("train", tiny_corpus, "--style", name, "-n")
+    assert result.exit_code == 0, result.output
