@@ -413,5 +413,84 @@ def walk(ctx, run, out, seeds, random_count, frames_dir, style, sets, **_flags):
         click.echo(path)
 
 
+# Edition's flags: named apart from corpus/render flags (--size, --fit, --matte mean other things there).
+FLAG_KEYS.update({
+    "print_size": "edition.size", "dpi": "edition.dpi", "bleed": "edition.bleed", "print_fit": "edition.fit",
+    "print_matte": "edition.matte", "edition_prints": "edition.edition", "proofs": "edition.proofs",
+    "print_format": "edition.format", "compression": "edition.compression", "icc": "edition.icc",
+    "icc_convert": "edition.icc_convert", "upscaler": "edition.upscaler", "sharpen": "edition.sharpen",
+    "paper": "edition.paper", "print_year": "stamp.year",
+})  # fmt: skip
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--seed", "print_seed", type=click.IntRange(0), help="With a RUN as SOURCE: the seed to print.")
+@click.option("--psi", type=click.FloatRange(0, 2), default=0.7, show_default=True, help="With a RUN: truncation, as in render.")
+@click.option("--runs", multiple=True, type=click.Path(path_type=Path), help="With an image: where to find its model [default: outputs/runs].")
+@click.option("--size", "print_size", default="16x20in", show_default=True, help="Trim size: 16x20in, 50x70cm, 210x297mm, A3, A3-landscape, letter, 8x10 ...")
+@click.option("--dpi", type=click.IntRange(50, 2400), default=300, show_default=True, help="Pixels per inch on the paper.")
+@click.option("--bleed", default="0", show_default=True, help="Bleed on every side: 3mm, 0.125in or 0.")
+@click.option("--fit", "print_fit", type=click.Choice(["contain", "cover"]), default="contain", show_default=True, help="contain: on a matte border; cover: to the edges, cropped.")
+@click.option("--matte", "print_matte", default="white", show_default=True, help="Border colour for contain.")
+@click.option("--edition", "edition_prints", type=click.IntRange(1, 10000), default=25, show_default=True, help="Numbered prints N.")
+@click.option("--proofs", type=click.IntRange(0), default=0, show_default=True, help="Artist's proofs (at most 10 % of N; 1 from N=5).")
+@click.option("--numbers", metavar="LIST", help="Issue only these now, e.g. 1-5,AP1 [default: all].")
+@click.option("--title", default="", help="Title [default: the image's own, or MODEL #SEED].")
+@click.option("--artist", default="", help="Artist, for the metadata and certificates.")
+@click.option("--year", "print_year", type=click.IntRange(0), default=0, help="Year of the work [default: the image's, or this year].")
+@click.option("--paper", default="", help="Paper note for the certificates, e.g. 'cotton rag 308 gsm'.")
+@click.option("--signature", default="formula", show_default=True, help="formula, none, or your text with {artist} {year} {title} {seed} {edition}.")
+@click.option("--format", "print_format", type=click.Choice(["tif", "png", "jpg"]), default="tif", show_default=True)
+@click.option("--compression", type=click.Choice(["lzw", "deflate", "none"]), default="lzw", show_default=True, help="TIFF compression (all lossless).")
+@click.option("--icc", default="srgb", show_default=True, metavar="srgb|PATH", help="Colour profile to embed.")
+@click.option("--convert", "icc_convert", is_flag=True, help="Convert the pixels into the --icc profile (else only embed it).")
+@click.option("--upscaler", default="lanczos", show_default=True, metavar="lanczos|MODULE:FUNC", help="A learned upscaler: FUNC(image, (w, h)) -> image.")
+@click.option("--sharpen", is_flag=True, help="A light unsharp mask after upscaling.")
+@click.option("--force", is_flag=True, help="Issue numbers again that the ledger already holds.")
+@click.option("--device", "render_device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Edition folder [default: outputs/editions/MODEL-seedN-SIZE].")
+@style_option
+@click.pass_context
+def edition(ctx, source, print_seed, runs, numbers, force, out, style, sets, **_flags):
+    """Print an edition: numbered print files at a physical size, certificates, a ledger and a proof sheet.
+
+    SOURCE is an image artgan rendered (re-rendered clean from its model when found), or a RUN with
+    --seed N. Each number is issued once: re-running the same command skips what is done.
+
+    \b
+    Examples:
+      artgan edition outputs/runs/mine --seed 42 --size 16x20in --bleed 0.125in --edition 25 --proofs 2
+      artgan edition outputs/series/mine-psi0.7/seed-0000042.png --size A3 --artist "Ada L."
+      artgan edition outputs/runs/mine --seed 7 --size 50x70cm --fit cover --bleed 3mm --numbers 1-5
+    """
+    from .edition import check, make_edition, source_from_file, source_from_run
+    from .run import load_model
+
+    if source.is_dir() or source.suffix == ".pt":
+        if print_seed is None:
+            raise click.UsageError("SOURCE is a run: say which seed to print with --seed N")
+        model = load_model(source)
+        cfg = resolve_config(ctx, style, sets, base=model.config)
+        check(cfg, numbers)
+        picture = source_from_run(model, print_seed, cfg.render.psi, cfg.render.device)
+    else:
+        if print_seed is not None or typed(ctx, "psi"):
+            raise click.UsageError("--seed and --psi go with a RUN as SOURCE; an image carries its own")
+        cfg = resolve_config(ctx, style, sets)
+        check(cfg, numbers)
+        picture = source_from_file(source, list(runs) or [outputs_root() / "runs"], cfg.render.device)
+    if out is None:
+        slug = re.sub(r"[^a-z0-9.]+", "-", cfg.edition.size.lower()).strip("-")
+        name = f"{picture.record.get('model_name', source.stem)}-seed{picture.record.get('seed', 'x')}-{slug}"
+        out = outputs_root() / "editions" / name
+    result = make_edition(picture, out, cfg, numbers=numbers, force=force)
+    width, height = result.layout.size_px
+    info(f"{len(result.made)} printed, {result.skipped} already issued; {width} x {height} px at {cfg.edition.dpi} ppi "
+         f"in {result.wall_s:.1f} s; ledger {result.ledger}")  # fmt: skip
+    for path in result.prints:
+        click.echo(path)
+
+
 def main() -> None:
     cli(prog_name="artgan")

@@ -66,6 +66,8 @@ class RenderConfig:
     title: str = ""  # title written into each file's metadata
     artist: str = ""  # artist written into each file's metadata and usable in the signature
     device: str = "auto"  # auto, cpu, cuda or mps
+    precision: str = "auto"  # auto (fp16 on CUDA, else fp32), fp32, fp16 or bf16
+    compile: bool = False  # torch.compile the generator first (pays off on long series, mostly on GPUs)
 
 
 @dataclass
@@ -277,6 +279,7 @@ def validate(cfg: Config) -> Config:
         "train.precision": (cfg.train.precision, ("auto", "fp32", "bf16", "fp16")),
         "render.format": (cfg.render.format, ("png", "jpg", "tif")),
         "render.device": (cfg.render.device, ("auto", "cpu", "cuda", "mps")),
+        "render.precision": (cfg.render.precision, ("auto", "fp32", "fp16", "bf16")),
         "render.signature_corner": (cfg.render.signature_corner, ("bottom-right", "bottom-left", "top-right", "top-left")),
         "walk.mode": (cfg.walk.mode, ("keyframes", "circle")),
         "walk.interp": (cfg.walk.interp, ("slerp", "lerp")),

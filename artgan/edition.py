@@ -8,38 +8,33 @@ straight to disk. An A0 print at 300 ppi (about 140 megapixels) therefore holds 
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
-import importlib.util
 import io
-import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from PIL import Image, ImageCms, ImageFilter
+from PIL import Image, ImageCms
 
 from . import __version__
 from .certificate import CertificateFacts, write_certificate
-from .config import Config, StampConfig
+from .config import Config, EditionConfig, StampConfig
 from .console import info, progress, warn
 from .decode import parse_colour
 from .errors import ModelNotFound, RenderError, UsageError
 from .files import exclusive, sha256_file
 from .icc import Profile, convert, load_profile, srgb_bytes, transform_to
-from .layout import INCHES_PER, Box, Layout, format_length, parse_length, parse_size, plan
+from .layout import INCHES_PER, Layout, PaperSize, format_length, parse_length, parse_size, plan
 from .ledger import Ledger, Number, certificate_name, edition_numbers, print_name, select
 from .proof import proof_sheet
 from .provenance import default_title, make_record, read_record, save_image
 from .stamp import Signature, signature_text, stamp
+from .upscale import Upscaler, compose, load_upscaler
 
 FORMATS = ("tif", "png", "jpg")
 TIFF_COMPRESSION = {"lzw": "tiff_lzw", "deflate": "tiff_adobe_deflate", "none": "raw"}
-SHARPEN = {"radius_mm": 0.2, "percent": 60, "threshold": 2}  # a light unsharp mask, sized on the paper
-STRIP_ROWS = 512  # rows resized or sharpened at a time: bounds the working memory on huge prints
 THUMB_PX, PROOF_PX = 1000, 900  # long side of the certificate thumbnail and of the proof sheet picture
-Upscaler = Callable[[Image.Image, tuple[int, int]], Image.Image]
 
 
 @dataclass
@@ -107,98 +102,6 @@ def source_from_file(path: Path, search: list[Path], device: str = "auto") -> So
     return Source(picture, known, {"file_sha256": sha256_file(path)}, f"the pixels of {path.name}")
 
 
-def load_upscaler(spec: str) -> tuple[Upscaler | None, str]:
-    """'lanczos', or a learned model as module:function or path/to/file.py:function.
-
-    The function takes (a PIL RGB image, (width, height)) and returns the image at that size.
-    """
-    spec = (spec or "lanczos").strip()
-    if spec.lower() == "lanczos":
-        return None, "lanczos"
-    module_name, _, function_name = spec.rpartition(":")
-    hint = "give lanczos, or module:function (or file.py:function) that takes (image, (width, height))"
-    if not module_name or not function_name:
-        raise UsageError(f"--upscaler {spec!r}: {hint}")
-    try:
-        if module_name.endswith(".py"):
-            file = Path(module_name).expanduser()
-            loader_spec = importlib.util.spec_from_file_location(f"artgan_upscaler_{file.stem}", file)
-            if not file.is_file() or loader_spec is None or loader_spec.loader is None:
-                raise UsageError(f"--upscaler {spec!r}: {file} is not a Python file; {hint}")
-            module = importlib.util.module_from_spec(loader_spec)
-            loader_spec.loader.exec_module(module)
-            module_name = file.name
-        else:
-            module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"--upscaler {spec!r}: cannot import {module_name} ({exc}); {hint}") from None
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise UsageError(f"--upscaler {spec!r}: {module_name} has no function {function_name}; {hint}")
-    return function, f"learned:{module_name}:{function_name}"
-
-
-def resize_into(canvas: Image.Image, picture: Image.Image, crop: tuple[float, float, float, float], box: Box) -> None:
-    """Lanczos-resize the cropped picture into box on the canvas, a strip at a time (no full-size copy).
-
-    Pillow's resize reads source pixels beyond a `box` for the filter's reach, so strips join seamlessly.
-    """
-    src = (crop[0] * picture.width, crop[1] * picture.height, crop[2] * picture.width, crop[3] * picture.height)
-    out_w, out_h = box[2] - box[0], box[3] - box[1]
-    rows_to_src = (src[3] - src[1]) / out_h
-    for top in range(0, out_h, STRIP_ROWS):
-        bottom = min(out_h, top + STRIP_ROWS)
-        region = (src[0], src[1] + top * rows_to_src, src[2], src[1] + bottom * rows_to_src)
-        strip = picture.resize((out_w, bottom - top), Image.Resampling.LANCZOS, box=region)
-        canvas.paste(strip, (box[0], box[1] + top))
-
-
-def sharpen_region(canvas: Image.Image, box: Box, radius_px: float, percent: int, threshold: int) -> None:
-    """Unsharp-mask the box in place, strip by strip, each strip reading unsharpened neighbours."""
-    pad = math.ceil(4 * radius_px) + 4
-    left, top, right, bottom = box
-    unsharp = ImageFilter.UnsharpMask(radius=radius_px, percent=percent, threshold=threshold)
-    pending = None
-    for y in range(top, bottom, STRIP_ROWS):
-        y_end = min(bottom, y + STRIP_ROWS)
-        reach_top, reach_bottom = max(top, y - pad), min(bottom, y_end + pad)
-        context = canvas.crop((left, reach_top, right, reach_bottom))  # taken before the strip above is pasted back
-        if pending:
-            canvas.paste(*pending)
-        sharpened = context.filter(unsharp)
-        pending = (sharpened.crop((0, y - reach_top, right - left, y_end - reach_top)), (left, y))
-    if pending:
-        canvas.paste(*pending)
-
-
-def compose(picture: Image.Image, layout: Layout, matte: tuple[int, int, int], upscale: Upscaler | None, sharpen: bool) -> Image.Image:
-    """The print without its signature: the picture upscaled onto the matte (or across the whole sheet)."""
-    canvas = Image.new("RGB", layout.size_px, matte)
-    box, crop = layout.picture, layout.crop
-    if upscale is None:
-        resize_into(canvas, picture, crop, box)
-    else:
-        full = (round((box[2] - box[0]) / (crop[2] - crop[0])), round((box[3] - box[1]) / (crop[3] - crop[1])))
-        try:
-            big = upscale(picture.copy(), full)
-        except Exception as exc:  # the artist's own code: report it as theirs, in one line
-            raise RenderError(f"--upscaler failed: {type(exc).__name__}: {exc}") from None
-        if not isinstance(big, Image.Image):
-            raise RenderError(f"--upscaler returned {type(big).__name__}, not a PIL image")
-        big = big.convert("RGB")
-        if big.size != full:
-            big = big.resize(full, Image.Resampling.LANCZOS)
-        shown = big.crop((round(crop[0] * full[0]), round(crop[1] * full[1]), round(crop[2] * full[0]), round(crop[3] * full[1])))
-        del big
-        if shown.size != (box[2] - box[0], box[3] - box[1]):
-            shown = shown.resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.LANCZOS)
-        canvas.paste(shown, box[:2])
-    if sharpen:
-        radius_px = SHARPEN["radius_mm"] / 25.4 * layout.dpi
-        sharpen_region(canvas, box, radius_px, SHARPEN["percent"], SHARPEN["threshold"])
-    return canvas
-
-
 def signature_for(spec: str, fields: dict[str, Any], label: str) -> Signature | None:
     """The signature with the print's number under it (unless the text already holds {edition})."""
     signature = signature_text(spec, {**fields, "edition": label})
@@ -224,15 +127,32 @@ def _format(fmt: str) -> str:
     return fmt
 
 
-def make_edition(source: Source, out: Path, cfg: Config, numbers: str | None = None, force: bool = False) -> EditionResult:
-    """Issue the asked-for numbers of an edition into the folder `out`; what is issued and intact is skipped."""
-    started = time.perf_counter()
+@dataclass
+class Checked:
+    """The edition settings, parsed and checked before any pixel is made."""
+
+    fmt: str
+    paper: PaperSize
+    bleed_in: Fraction
+    bleed: str  # as the ledger and certificates write it: 0.125in, 3mm or 0
+    profile: Profile
+    transform: ImageCms.ImageCmsTransform | None
+    matte: tuple[int, int, int]
+    upscale: Upscaler | None
+    upscaler: str  # lanczos, learned:NAME, with +sharpen
+    numbers: list[Number]
+
+
+def check(cfg: Config, numbers: str | None = None) -> Checked:
+    """Every mistake in the edition's settings, found before the model is even loaded."""
     e = cfg.edition
     fmt = _format(e.format)
     if e.compression not in TIFF_COMPRESSION:
         raise UsageError(f"--compression {e.compression!r}: use lzw, deflate or none")
     if not 50 <= e.dpi <= 2400:
         raise UsageError(f"--dpi {e.dpi}: use 50-2400 (300 is the usual print resolution)")
+    if e.fit not in ("contain", "cover"):
+        raise UsageError(f"--fit {e.fit!r}: use contain (on a matte border) or cover (cropped to the edges)")
     paper = parse_size(e.size)
     bleed_in, bleed_unit = parse_length(e.bleed, "--bleed")
     if bleed_in > min(paper.width_in, paper.height_in) / 4:
@@ -245,16 +165,25 @@ def make_edition(source: Source, out: Path, cfg: Config, numbers: str | None = N
     if profile.mode == "CMYK" and fmt == "png":
         raise UsageError("PNG cannot hold CMYK; use --format tif or jpg with a CMYK profile")
     transform = transform_to(profile, e.intent) if e.icc_convert else None
-    matte = parse_colour(e.matte, "--matte")
     upscale, upscaler = load_upscaler(e.upscaler)
-    upscaler += "+sharpen" if e.sharpen else ""
+    return Checked(
+        fmt=fmt, paper=paper, bleed_in=bleed_in, bleed=f"{format_length(bleed_in, bleed_unit)}{bleed_unit}" if bleed_in else "0",
+        profile=profile, transform=transform, matte=parse_colour(e.matte, "--matte"), upscale=upscale,
+        upscaler=upscaler + ("+sharpen" if e.sharpen else ""), numbers=select(edition_numbers(e.edition, e.proofs), numbers),
+    )  # fmt: skip
+
+
+def make_edition(source: Source, out: Path, cfg: Config, numbers: str | None = None, force: bool = False) -> EditionResult:
+    """Issue the asked-for numbers of an edition into the folder `out`; what is issued and intact is skipped."""
+    started = time.perf_counter()
+    e = cfg.edition
+    c = check(cfg, numbers)
+    fmt, paper, profile, transform, upscaler, bleed, wanted = c.fmt, c.paper, c.profile, c.transform, c.upscaler, c.bleed, c.numbers
     picture = source.picture
     safe_in = Fraction(str(e.safe_mm)) * INCHES_PER["mm"]
-    layout = plan(paper, e.dpi, bleed_in, e.fit, picture.width / picture.height, safe_in, e.border, cfg.stamp.width)
+    layout = plan(paper, e.dpi, c.bleed_in, e.fit, picture.width / picture.height, safe_in, e.border, cfg.stamp.width)
     if fmt == "jpg" and max(layout.size_px) > 65500:
         raise UsageError(f"JPEG holds at most 65500 px a side; this print is {layout.size_px[0]} x {layout.size_px[1]} px: use --format tif")
-    wanted = select(edition_numbers(e.edition, e.proofs), numbers)
-    bleed = f"{format_length(bleed_in, bleed_unit)}{bleed_unit}" if bleed_in else "0"
     out = Path(out)
     result = EditionResult(folder=out, layout=layout, ledger=out / "ledger.jsonl")
     with exclusive(out, "edition"):
@@ -286,7 +215,7 @@ def make_edition(source: Source, out: Path, cfg: Config, numbers: str | None = N
         pic_w, pic_h = layout.picture[2] - layout.picture[0], layout.picture[3] - layout.picture[1]
         info(f"{layout.size_px[0]} x {layout.size_px[1]} px ({paper.label}, bleed {bleed}, {e.dpi} ppi); "
              f"{source.origin}, upscaled {pic_w / picture.width / (layout.crop[2] - layout.crop[0]):.1f}x with {upscaler}")  # fmt: skip
-        canvas = compose(picture, layout, matte, upscale, e.sharpen)
+        canvas = compose(picture, layout, c.matte, c.upscale, e.sharpen)
         blank = canvas.crop(layout.signature)  # the signature box before any number, in sRGB
         if transform is not None:
             canvas = convert(canvas, transform)
@@ -316,7 +245,7 @@ class _Context:
     source: Source
     layout: Layout
     profile: Profile
-    paper: Any
+    paper: PaperSize
     bleed: str
     upscaler: str
     title: str
@@ -358,19 +287,17 @@ def _issue_one(canvas: Image.Image, number: Number, out: Path, ledger: Ledger, c
     return path
 
 
-def _facts(number: Number, c: _Context, file_name: str, digest: str, issued: _dt.datetime, e: Any) -> CertificateFacts:
+def _facts(number: Number, c: _Context, file_name: str, digest: str, issued: _dt.datetime, e: EditionConfig) -> CertificateFacts:
     r, layout = c.source.record, c.layout
     edition, proofs = e.edition, e.proofs
     plus = f", plus {proofs} artist's proof{'s' if proofs != 1 else ''}" if proofs else ""
     words = (f"artist's proof {number.k} of {number.of}, outside the numbered edition of {edition}" if number.proof
              else f"number {number.k} of an edition of {edition}{plus}")  # fmt: skip
     pic_w, pic_h = layout.picture[2] - layout.picture[0], layout.picture[3] - layout.picture[1]
-    unit = c.paper.unit
-    image_size = (f"{format_length(Fraction(pic_w, e.dpi), 'in' if unit == 'in' else 'cm')} x "
-                  f"{format_length(Fraction(pic_h, e.dpi), 'in' if unit == 'in' else 'cm')} {'in' if unit == 'in' else 'cm'}")  # fmt: skip
+    unit = "in" if c.paper.unit == "in" else "cm"
+    image_size = f"{format_length(Fraction(pic_w, e.dpi), unit, 2)} x {format_length(Fraction(pic_h, e.dpi), unit, 2)} {unit}"
     placement = f"image {image_size} on a {e.matte} border" if layout.fit == "contain" else "image to the edges (full bleed)"
-    native = r.get("native_px")
-    upscaling = f"Lanczos from {native} px" if native else "Lanczos"
+    upscaling = f"Lanczos from {c.source.picture.width} px"
     if c.upscaler.startswith("learned:"):
         upscaling = f"learned super-resolution ({c.upscaler.removeprefix('learned:').split('+')[0]}): it invents detail the generator did not make"
     if c.upscaler.endswith("+sharpen"):
@@ -388,13 +315,15 @@ def _facts(number: Number, c: _Context, file_name: str, digest: str, issued: _dt
     hashes = [("sha256 of the print file", digest)]
     if r.get("model"):
         hashes.append(("Model: sha256 of the generator's weights", str(r["model"])))
-    return CertificateFacts(c.title, c.artist, c.year, number.label, words[0].upper() + words[1:], rows, hashes, issued)
+    return CertificateFacts(c.title, c.artist, c.year, number.label, words, rows, hashes, issued)
 
 
 def _proof(canvas: Image.Image, layout: Layout, profile: Profile, out: Path, c: _Context) -> Path:
-    pic_w = layout.picture[2] - layout.picture[0]
+    pic_w, pic_h = layout.picture[2] - layout.picture[0], layout.picture[3] - layout.picture[1]
+    picture = f"picture {pic_w} x {pic_h} px" if layout.fit == "contain" else "picture to the edges, cropped"
     notes = [
         f"{c.paper.describe()}; bleed {c.bleed}; safe margin {c.settings['safe_mm']:g} mm; {layout.fit}",
-        f"file {layout.size_px[0]} x {layout.size_px[1]} px at {layout.dpi} ppi; picture {pic_w} px wide; {c.upscaler}",
+        f"file {layout.size_px[0]} x {layout.size_px[1]} px at {layout.dpi} ppi; {picture}; {c.upscaler}",
     ]
-    return proof_sheet(thumbnail(canvas, PROOF_PX, profile), layout, out / "proof.png", notes)
+    small = thumbnail(canvas, min(PROOF_PX, max(canvas.size)), profile)
+    return proof_sheet(small, layout, out / "proof.png", notes)

@@ -23,6 +23,10 @@ NAMED_IN = {"letter": ("8.5", "11"), "tabloid": ("11", "17")}
 PHOTO_IN = ("4x6", "5x7", "8x10", "11x14", "12x18", "16x20", "18x24", "20x30", "24x36")  # bare names mean inches
 SIZE_HELP = "e.g. 16x20in, 50x70cm, 210x297mm, A3, A3-landscape, letter or 8x10"
 MAX_MEGAPIXELS = 1000  # beyond this a TIFF passes 4 GB; a print never needs it
+# The formula is about 11 times as wide as tall and the number under it 0.42 of its height, so a signature
+# at least 80 mm wide keeps the number's digits about 2 mm tall, readable on paper and at 100 % on screen.
+MIN_SIGNATURE_MM = 80
+SIGNATURE_HEIGHT = 0.16  # height of the signature box (formula + number) per unit of its width
 
 _NUMBER = r"(\d+(?:\.\d+)?|\.\d+)"
 _SIZE = re.compile(rf"{_NUMBER}\s*(in|cm|mm)?\s*[x×*]\s*{_NUMBER}\s*(in|cm|mm)?")
@@ -47,7 +51,7 @@ class PaperSize:
     def describe(self) -> str:
         """The label with the other system's units too, for certificates."""
         other = "cm" if self.unit == "in" else "in"
-        return f"{self.label}, {format_length(self.width_in, other)} x {format_length(self.height_in, other)} {other}"
+        return f"{self.label}, {format_length(self.width_in, other, 2)} x {format_length(self.height_in, other, 2)} {other}"
 
     def turned(self) -> PaperSize:
         name = self.name
@@ -56,9 +60,9 @@ class PaperSize:
         return PaperSize(self.height_in, self.width_in, self.unit, name)
 
 
-def format_length(inches: Fraction, unit: str) -> str:
+def format_length(inches: Fraction, unit: str, places: int = 4) -> str:
     value = float(inches / INCHES_PER[unit])
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:.{places}f}".rstrip("0").rstrip(".")
 
 
 def parse_length(text: str, flag: str = "--bleed") -> tuple[Fraction, str]:
@@ -166,17 +170,25 @@ def plan(
     if safe[2] - safe[0] < 8 or safe[3] - safe[1] < 8:
         raise UsageError(f"--size {paper.label} at {dpi} ppi leaves no room inside the {float(safe_in * 25.4):g} mm safe margin")
     short = min(trim_w, trim_h)
+    min_sig_px = to_px(MIN_SIGNATURE_MM * INCHES_PER["mm"], dpi)
+
+    def signature_px(width_px: int) -> int:
+        return max(8, min(width_px, max(min_sig_px, round(signature_width * width_px))))
+
     if fit == "contain":
         margin = max(inset, round(border * short))
-        band = max(8, round(0.05 * short))  # room under the picture for the signature and number
-        room_w, room_h = trim_w - 2 * margin, trim_h - 2 * margin - band
+        room_w = trim_w - 2 * margin
+        band = math.ceil(signature_px(room_w) * SIGNATURE_HEIGHT * 1.25)  # under the picture: a gap, then the signature
+        room_h = trim_h - 2 * margin - band
+        if room_w < 8 or room_h < 8:
+            raise UsageError(f"--size {paper.label} at {dpi} ppi leaves no room for the picture inside the border")
         pic_w = min(room_w, room_h * aspect)
         pic_w, pic_h = max(1, round(pic_w)), max(1, round(pic_w / aspect))
         pic_left = trim[0] + (trim_w - pic_w) // 2
         pic_top = trim[1] + (trim_h - pic_h - band) // 2  # picture and band centred: the picture sits a little high
         picture = (pic_left, pic_top, pic_left + pic_w, pic_top + pic_h)
-        sig_w = max(8, round(signature_width * pic_w))
-        gap = band // 4
+        sig_w = signature_px(pic_w)
+        gap = band // 5
         signature = (picture[2] - sig_w, picture[3] + gap, picture[2], picture[3] + band)
         return Layout(paper, dpi, bleed_in, fit, (width, height), trim, safe, picture, (0.0, 0.0, 1.0, 1.0), signature, "top-right")
     # cover: the picture fills the whole file, bleed included, and the overflow is cut off evenly
@@ -186,7 +198,7 @@ def plan(
     else:
         shown = width / height / aspect  # fraction of the width that shows
         crop = ((1 - shown) / 2, 0.0, (1 + shown) / 2, 1.0)
-    sig_w = max(8, round(signature_width * trim_w))
-    sig_h = max(8, round(0.05 * short))
+    sig_w = signature_px(safe[2] - safe[0])
+    sig_h = max(8, math.ceil(sig_w * SIGNATURE_HEIGHT))
     signature = (max(safe[0], safe[2] - sig_w), max(safe[1], safe[3] - sig_h), safe[2], safe[3])
     return Layout(paper, dpi, bleed_in, fit, (width, height), trim, safe, (0, 0, width, height), crop, signature, "bottom-right")

@@ -6,12 +6,14 @@ Copyright and XMP (tag 700); WebP: XMP; GIF: a comment. MP4 gets container tags 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import io
 import json
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, PngImagePlugin
@@ -37,6 +39,7 @@ FIELDS: dict[str, type] = {
     "seeds": str, "mode": str, "fps": float, "frames": int, "dpi": int, "print_size": str, "kind": str,
     "interp": str, "ease": str, "loop": bool, "frames_per_seed": int, "grid": str,
 }  # fmt: skip
+_OPEN_LOCK = threading.Lock()  # Image.MAX_IMAGE_PIXELS is global
 JPEG_APP1_LIMIT = 65502  # bytes an APP1 segment can carry after its header
 
 
@@ -148,6 +151,9 @@ def _exif(image: Image.Image, record: dict[str, Any], dpi: int | None = None) ->
     if record.get("artist"):
         exif[0x013B] = str(record["artist"])  # Artist
         exif[0x8298] = rights(record)  # Copyright
+    if dpi:  # JFIF holds it too, but some editors read only EXIF's resolution
+        exif[0x011A] = exif[0x011B] = dpi  # XResolution, YResolution
+        exif[0x0128] = 2  # ResolutionUnit: inches
     return exif
 
 
@@ -183,12 +189,14 @@ def _save(
         if len(packet) > JPEG_APP1_LIMIT:
             raise ValueError("the XMP record is too large for a JPEG segment")
         image.save(target, format="JPEG", quality=jpeg_quality, subsampling=0 if jpeg_quality >= 90 else 2,
-                   exif=_exif(image, record), xmp=packet, **options)  # fmt: skip
+                   exif=_exif(image, record, dpi), xmp=packet, **options)  # fmt: skip
     elif fmt == "tif":
         tags = {270: describe(record), 305: f"artgan {record.get('artgan', __version__)}", 700: packet}
         if record.get("artist"):
             tags[315] = str(record["artist"])
             tags[33432] = rights(record)
+        if tiff_compression in ("tiff_lzw", "tiff_adobe_deflate"):
+            tags[317] = 2  # horizontal-differencing predictor: lossless, and a painting compresses 2-5x better
         image.save(target, format="TIFF", compression=tiff_compression, tiffinfo=tags, **options)
     elif fmt == "webp":
         image.save(target, format="WEBP", xmp=packet, lossless=True, **options)
@@ -211,7 +219,7 @@ def read_record(path: Path) -> dict[str, Any] | None:
     sidecar = sidecar_path(path)
     if path.suffix.lower() in (".mp4", ".mov", ".m4v") or not _is_image(path):
         return _read_sidecar(sidecar)
-    with Image.open(path) as image:
+    with _open_header(path) as image:
         info = image.info
         if "artgan" in info:
             try:
@@ -238,10 +246,24 @@ def read_record(path: Path) -> dict[str, Any] | None:
 
 def _is_image(path: Path) -> bool:
     try:
-        with Image.open(path):
+        with _open_header(path):
             return True
     except (OSError, ValueError):
         return False
+
+
+@contextlib.contextmanager
+def _open_header(path: Path) -> Iterator[Image.Image]:
+    """Open a file to read its metadata only; no pixels are decoded, so the decompression-bomb limit
+    (which guards pixel memory) is lifted for the open, and a 140-megapixel print reads without a warning."""
+    with _OPEN_LOCK:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            image = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+    with image:
+        yield image
 
 
 def sidecar_path(path: Path) -> Path:

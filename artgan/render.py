@@ -93,7 +93,7 @@ def render_series(model: Model, seeds: list[int], out: Path, cfg: Config, fast: 
         if result.skipped:
             info(f"{result.skipped} of {len(seeds)} images already in {out}; rendering the other {len(todo)}")
         if todo:
-            renderer = Renderer(model, r.device, fast=fast)
+            renderer = Renderer(model, r.device, fast=fast, precision=r.precision, compile=r.compile)
             manifest_lock = threading.Lock()
 
             def write_one(seed: int, pixels: np.ndarray) -> Path:

@@ -107,6 +107,9 @@ def train(
 
     torch.manual_seed(t.seed)
     G, D = Generator(cfg.net).to(device), Discriminator(cfg.net).to(device)
+    # channels_last feeds tensor cores on GPUs; on CPUs the bench showed it slower, so only there.
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    G, D = G.to(memory_format=layout), D.to(memory_format=layout)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_G = torch.optim.Adam(G.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
     opt_D = torch.optim.Adam(D.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
@@ -188,6 +191,7 @@ def train(
                 break
             index = torch.randint(data.shape[0], (t.batch,), generator=data_rng)
             real = data[index.to(data.device)].to(device, non_blocking=True).float().div_(127.5).sub_(1)
+            real = real.contiguous(memory_format=layout)
             if t.mirror:
                 flip = torch.rand(t.batch, 1, 1, 1, device=device) < 0.5
                 real = torch.where(flip, real.flip(3), real)

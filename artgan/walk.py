@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import re
@@ -178,6 +179,21 @@ def _signer(cfg: Config, model: Model, record: dict, year: int) -> Callable[[Ima
     return sign
 
 
+def check_settings(cfg: Config, fmt: str | None) -> None:
+    """Refuse impossible settings before any model is loaded onto the device."""
+    r, w = cfg.render, cfg.walk
+    if fmt == "gif":
+        check_fps(w.fps)
+    if not 0 <= r.psi <= 2:
+        raise UsageError(f"--psi {r.psi}: use 0-2 (1 is no truncation)")
+    if r.size and not 8 <= r.size <= 4096:
+        raise UsageError(f"--size {r.size}: a walk's frames are 8-4096 px a side")
+    if not 0 <= w.crf <= 51 or not 0 <= w.quality <= 100 or w.loops < 0:
+        raise UsageError("walk.crf must be 0-51, walk.quality 0-100 and walk.loops 0 or more")
+    if w.gif_palette not in ("global", "frame"):
+        raise UsageError(f"walk.gif_palette {w.gif_palette!r}: use global or frame")
+
+
 def render_walk(
     model: Model,
     seeds: list[int],
@@ -192,43 +208,43 @@ def render_walk(
     if out is None and frames_dir is None:
         raise UsageError("say where the walk goes: -o OUT.mp4|.gif|.webp and/or --frames-dir DIR")
     fmt = format_of(out) if out is not None else None
-    if fmt == "gif":
-        check_fps(w.fps)
-    if not 0 <= r.psi <= 2:
-        raise UsageError(f"--psi {r.psi}: use 0-2 (1 is no truncation)")
-    if r.size and not 8 <= r.size <= 4096:
-        raise UsageError(f"--size {r.size}: a walk's frames are 8-4096 px a side")
-    if not 0 <= w.crf <= 51 or not 0 <= w.quality <= 100 or w.loops < 0:
-        raise UsageError("walk.crf must be 0-51, walk.quality 0-100 and walk.loops 0 or more")
-    if w.gif_palette not in ("global", "frame"):
-        raise UsageError(f"walk.gif_palette {w.gif_palette!r}: use global or frame")
+    check_settings(cfg, fmt)
     plan = plan_walk(list(seeds), model.config.net.nz, w)
     tile_px = r.size or model.config.net.res
     year = cfg.stamp.year or _dt.date.today().year
     record = walk_record(model, list(seeds), plan, cfg, tile_px, year)
-    maker = FrameMaker(plan, Renderer(model, r.device), r.psi, tile_px, _signer(cfg, model, record, year))
+    renderer = Renderer(model, r.device, precision=r.precision, compile=r.compile)
+    maker = FrameMaker(plan, renderer, r.psi, tile_px, _signer(cfg, model, record, year))
     result = WalkResult(out, frames_dir, plan.frames, w.fps, *maker.size, plan.tiles, record)
     options = VideoOptions(fps=w.fps, crf=w.crf, quality=w.quality, lossless=w.lossless, loops=w.loops, dither=w.dither, record=record)
     if fmt == "gif" and w.gif_palette == "global":
-        # A first, cheap pass: frames spread over the whole walk choose the palette, so colours that
-        # appear late still have entries and no frame's colours jump when the palette would change.
-        picks = sorted(set(np.linspace(0, plan.frames - 1, min(PALETTE_SAMPLES, plan.frames)).round().astype(int).tolist()))
-        options.palette = palette_from([frame for start in range(0, len(picks), r.batch) for frame in maker.frames(picks[start : start + r.batch])])
+        options.palette = _gif_palette(maker, r.batch)
+    batch = max(1, r.batch // len(plan.paths))
     writers: list[Any] = [FramesWriter(frames_dir, record)] if frames_dir is not None else []
+    with video_writer(out, maker.size, options) if out is not None else contextlib.nullcontext() as video:
+        _stream(maker, writers + ([video] if video is not None else []), batch, result, on_tick)
     if out is not None:
-        with video_writer(out, maker.size, options) as video:
-            _stream(maker, writers + [video], max(1, r.batch // len(plan.paths)), result, on_tick)
         result.files.append(Path(out))
         result.sidecar = sidecar_path(out)
         file_info = {"file": Path(out).name, "bytes": Path(out).stat().st_size, "sha256": sha256_file(out),
                      "width": result.width, "height": result.height, "tiles": plan.tiles}  # fmt: skip
         write_json(result.sidecar, {"record": record, **file_info})
-    else:
-        _stream(maker, writers, max(1, r.batch // len(plan.paths)), result, on_tick)
     if frames_dir is not None:
         result.files.append(Path(frames_dir))
     result.wall_s = time.perf_counter() - started
     return result
+
+
+def _gif_palette(maker: FrameMaker, batch: int) -> Image.Image:
+    """A first, cheap pass: a few frames spread over the whole walk choose the one palette.
+
+    Colours that appear late in the walk get entries too, and no frame's colours jump, as they
+    would if the palette changed partway.
+    """
+    frames = maker.plan.frames
+    picks = sorted(set(np.linspace(0, frames - 1, min(PALETTE_SAMPLES, frames)).round().astype(int).tolist()))
+    samples = [frame for start in range(0, len(picks), batch) for frame in maker.frames(picks[start : start + batch])]
+    return palette_from(samples)
 
 
 def _stream(maker: FrameMaker, writers: list[Any], batch: int, result: WalkResult, on_tick) -> None:

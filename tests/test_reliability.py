@@ -1,0 +1,120 @@
+"""Nothing finished is lost: failed writes, a second process on the same folder, the bad-input matrix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from artgan.config import CorpusConfig
+from artgan.corpus import make_corpus
+from artgan.errors import OutputError
+from artgan.files import exclusive
+from artgan.render import render_series
+from artgan.run import load_model
+
+from .conftest import make_folder, painting
+from .test_render import series_cfg
+
+
+def run_limited(code: str, limit_bytes: int) -> subprocess.CompletedProcess:
+    """Run Python code in a child whose files may not grow past limit_bytes (like a full disk)."""
+    prelude = f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes}))\n"
+    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file-size limits are a POSIX feature")
+def test_a_failed_write_is_one_line_and_keeps_earlier_files(tmp_path, tiny_run):
+    model = load_model(tiny_run)
+    out = tmp_path / "series"
+    render_series(model, [0, 1, 2], out, series_cfg(model, size=512))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code = f"""
+        import sys
+        from click.testing import CliRunner
+        from artgan.cli import cli
+        result = CliRunner().invoke(cli, ["render", {str(tiny_run)!r}, "--series", "6", "-o", {str(out)!r},
+                                          "--device", "cpu", "--signature", "none", "--size", "512"])
+        sys.stdout.write(result.output)
+        sys.exit(result.exit_code)
+    """
+    child = run_limited(code, 2_000)  # smaller than one 512 px PNG
+    assert child.returncode == 1, child.stdout + child.stderr
+    assert "Traceback" not in child.stdout
+    assert "cannot write" in child.stdout and "larger than this system allows" in child.stdout
+    for name, data in before.items():
+        if name != "contact.png":
+            assert (out / name).read_bytes() == data
+    assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_second_render_on_the_same_folder_is_refused(tmp_path, tiny_run):
+    model = load_model(tiny_run)
+    out = tmp_path / "series"
+    with exclusive(out, "render"):  # as if another artgan process were rendering here
+        with pytest.raises(OutputError, match="in use by another artgan"):
+            render_series(model, [0, 1], out, series_cfg(model))
+    render_series(model, [0, 1], out, series_cfg(model))
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(row["seed"] for row in rows) == [0, 1]
+
+
+def test_greyscale_only_corpus_trains(tmp_path, tiny_cfg):
+    src = tmp_path / "grey"
+    src.mkdir()
+    for index in range(10):
+        painting(index).convert("L").save(src / f"g{index}.png")
+    report = make_corpus(src, tmp_path / "corpus", tiny_cfg.corpus)
+    assert report.images == 10
+    pixels = np.asarray(Image.open(report.path / "images" / "00000.png"))
+    assert pixels.shape[2] == 3 and (pixels[..., 0] == pixels[..., 1]).all()
+
+
+def test_grey_alpha_and_cmyk_jpeg_among_normal_images(tmp_path):
+    src = make_folder(tmp_path / "src", count=4)
+    la = Image.new("LA", (48, 48), (90, 0))
+    la.paste((30, 255), (8, 8, 40, 40))
+    la.save(src / "grey-alpha.png")
+    painting(20).convert("CMYK").save(src / "cmyk.JPG", quality=95)
+    report = make_corpus(src, tmp_path / "corpus", CorpusConfig(size=32, min_images=1))
+    assert report.kept == 6 and not report.rejected
+
+
+def test_output_paths_with_spaces_and_accents(tmp_path, tiny_run):
+    model = load_model(tiny_run)
+    out = tmp_path / "Série d'été 2026" / "mes images"
+    result = render_series(model, [4], out, series_cfg(model))
+    assert (out / "seed-0000004.png").is_file() and result.written == 1
+
+
+def test_created_file_names_are_valid_on_windows(tmp_path, tiny_run):
+    model = load_model(tiny_run)
+    render_series(model, [0], tmp_path / "s", series_cfg(model))
+    names = [p.name for p in tiny_run.rglob("*")] + [p.name for p in (tmp_path / "s").iterdir()]
+    assert not [n for n in names if any(c in n for c in '<>:"|?*') or n.endswith((" ", "."))]
+
+
+def test_hostile_pickle_given_as_a_run_does_not_run(tmp_path):
+    from click.testing import CliRunner
+
+    from artgan.cli import cli
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    import torch
+
+    path = tmp_path / "model.pt"
+    torch.save({"format": 1, "G_ema": Payload(), "config": {}}, path)
+    result = CliRunner().invoke(cli, ["render", str(path), "--series", "1", "-o", str(tmp_path / "s")])
+    assert result.exit_code == 1 and "refused" in result.output
+    assert not marker.exists()
