@@ -54,6 +54,8 @@ def typed(ctx: click.Context, name: str) -> bool:
 def resolve_config(ctx: click.Context, style: str | None, sets: tuple[str, ...], base: Config | None = None) -> Config:
     """base (defaults, or a run's saved config) < style < --set < typed flags."""
     cfg = load_style(style, base)
+    if not cfg.render.artist and os.environ.get("ARTGAN_ARTIST"):
+        cfg.render.artist = os.environ["ARTGAN_ARTIST"]  # like git's user.name: set once, signed everywhere
     apply_sets(cfg, sets)
     for name, key in FLAG_KEYS.items():
         if name in ctx.params and typed(ctx, name):
@@ -199,7 +201,7 @@ def _print_config(cfg: Config) -> None:
 @click.option("--start-seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--seeds", help="Seeds to render, e.g. 3,7,10-20.")
 @click.option("--psi", type=float, default=0.7, show_default=True, help="Truncation: 1 none, lower is more typical, 0 the mean image.")
-@click.option("--batch", "render_batch", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--batch", "render_batch", type=click.IntRange(0), default=16, show_default=True, help="Images per generator call (0: auto, the largest that fits on the GPU).")
 @click.option("--size", "out_size", type=click.IntRange(0), default=0, help="Output side, px (0: native; larger upscales with Lanczos).")
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "tif"]), default="png", show_default=True)
 @click.option("--png-compress", type=click.IntRange(0, 9), default=1, show_default=True, help="PNG zlib level: 1 fast, 9 small.")

@@ -56,7 +56,7 @@ class TrainConfig:
 @dataclass
 class RenderConfig:
     psi: float = 0.7  # truncation: 1 none, 0 every seed gives the mean image
-    batch: int = 16  # images per generator call
+    batch: int = 16  # images per generator call (0: the largest that fits on the GPU)
     size: int = 0  # output side, px (0: the model's native resolution; larger upscales with Lanczos)
     format: str = "png"  # png, jpg or tif
     png_compress: int = 1  # PNG zlib level 0-9 (1 is fast; 9 is smallest)
@@ -293,7 +293,7 @@ def validate(cfg: Config) -> Config:
         "net.nz": cfg.net.nz, "net.ngf": cfg.net.ngf, "net.ndf": cfg.net.ndf, "train.batch": cfg.train.batch,
         "train.steps": cfg.train.steps, "train.checkpoint_every": cfg.train.checkpoint_every,
         "train.sample_every": cfg.train.sample_every, "train.log_every": cfg.train.log_every,
-        "render.batch": cfg.render.batch, "walk.fps": cfg.walk.fps, "edition.dpi": cfg.edition.dpi,
+        "walk.fps": cfg.walk.fps, "edition.dpi": cfg.edition.dpi,
     }  # fmt: skip
     for key, value in positive.items():
         if value < 1:
@@ -304,7 +304,7 @@ def validate(cfg: Config) -> Config:
         "render.psi": (cfg.render.psi, 0.0, 2.0), "render.png_compress": (cfg.render.png_compress, 0, 9),
         "render.jpeg_quality": (cfg.render.jpeg_quality, 1, 100), "stamp.opacity": (cfg.stamp.opacity, 0.0, 1.0),
         "stamp.width": (cfg.stamp.width, 0.01, 1.0), "stamp.margin": (cfg.stamp.margin, 0.0, 0.4),
-        "train.minutes": (cfg.train.minutes, 0.0, float("inf")),
+        "train.minutes": (cfg.train.minutes, 0.0, float("inf")), "render.batch": (cfg.render.batch, 0, 65536),
     }  # fmt: skip
     for key, (value, low, high) in ranges.items():
         if not low <= value <= high:

@@ -112,6 +112,21 @@ class Renderer:
         out = ((out.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
         return out.permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
+    def auto_batch(self, largest: int = 512) -> int:
+        """The largest batch that fits on a GPU (halved once for headroom); 16 on CPUs, where bigger gains nothing."""
+        if self.device.type != "cuda":
+            return 16
+        batch, fits = 8, 8
+        while batch <= largest:
+            try:
+                self.images(torch.zeros(batch, self.nz))
+                fits, batch = batch, batch * 2
+            except torch.cuda.OutOfMemoryError:
+                break
+            finally:
+                torch.cuda.empty_cache()
+        return fits if fits <= 8 else fits // 2
+
     def seeds(self, seeds: list[int], psi: float) -> np.ndarray:
         return self.images(truncate(seeds_to_z(seeds, self.nz), psi))
 

@@ -94,6 +94,7 @@ def render_series(model: Model, seeds: list[int], out: Path, cfg: Config, fast: 
             info(f"{result.skipped} of {len(seeds)} images already in {out}; rendering the other {len(todo)}")
         if todo:
             renderer = Renderer(model, r.device, fast=fast, precision=r.precision, compile=r.compile)
+            batch = r.batch or renderer.auto_batch()  # 0 means: find the largest that fits
             manifest_lock = threading.Lock()
 
             def write_one(seed: int, pixels: np.ndarray) -> Path:
@@ -109,11 +110,11 @@ def render_series(model: Model, seeds: list[int], out: Path, cfg: Config, fast: 
             pending: deque[Future] = deque()
             with progress() as bar, ThreadPoolExecutor(max_workers=2) as pool:
                 task = bar.add_task("render", total=len(todo))
-                for chunk, images in _timed(renderer.batches(todo, r.psi, r.batch), result):
+                for chunk, images in _timed(renderer.batches(todo, r.psi, batch), result):
                     for seed, pixels in zip(chunk, images):
                         pending.append(pool.submit(write_one, seed, pixels))
                     # Encoding runs beside the next batch; never more than two batches in flight.
-                    while len(pending) > 2 * r.batch:
+                    while len(pending) > 2 * batch:
                         result.files.append(pending.popleft().result())
                         bar.advance(task)
                 while pending:

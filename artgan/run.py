@@ -58,15 +58,18 @@ def step_checkpoints(run_dir: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if STEP_FILE.search(p.name)), key=lambda p: int(STEP_FILE.search(p.name).group(1)))
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load tensors and plain values only; anything else is refused and never executed."""
+def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
+    """Load tensors and plain values only; anything else is refused and never executed.
+
+    `mmap` reads tensors from disk only when touched (cheap for looking at one part of a big file).
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist; give a run folder or a .pt file written by artgan")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path} is not an artgan checkpoint (not a PyTorch file); give a run folder or its latest.pt")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError:
         raise CheckpointError(
             f"{path} is not an artgan checkpoint: it asks to load Python objects, which could run code; it was refused"

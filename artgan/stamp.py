@@ -142,9 +142,14 @@ def stamp(
     fraction = max(cfg.width, min(0.6, 96 / max(width, 1)))
     mask = _compose(signature, max(8, round(width * fraction)), corner.endswith("right"))
     margin = round(width * cfg.margin)
-    if mask.shape[1] > width - 2 * margin or mask.shape[0] > height - 2 * margin:
-        scale = min((width - 2 * margin) / mask.shape[1], (height - 2 * margin) / mask.shape[0])
+    room_w, room_h = max(1, width - 2 * margin), max(1, height - 2 * margin)
+    if mask.shape[1] > room_w or mask.shape[0] > room_h:
+        scale = min(room_w / mask.shape[1], room_h / mask.shape[0])
         mask = _compose(signature, max(8, int(mask.shape[1] * scale)), corner.endswith("right"))
+    if mask.shape[1] > room_w or mask.shape[0] > room_h:  # below the smallest type size: shrink the ink itself
+        scale = min(room_w / mask.shape[1], room_h / mask.shape[0])
+        shrunk = Image.fromarray(mask).resize((max(1, int(mask.shape[1] * scale)), max(1, int(mask.shape[0] * scale))), Image.Resampling.LANCZOS)
+        mask = np.asarray(shrunk)
     left, top = signature_box((width, height), mask.shape, corner, margin)
     # Only the signature's box is copied and blended, so a 140-megapixel print costs no extra copies.
     box = (left, top, min(width, left + mask.shape[1]), min(height, top + mask.shape[0]))

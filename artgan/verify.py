@@ -59,7 +59,7 @@ def candidate_files(search: list[Path]) -> list[Path]:
 def find_model(wanted_hash: str, search: list[Path]) -> Model:
     for path in candidate_files(search):
         try:
-            state = load_checkpoint(path)
+            state = load_checkpoint(path, mmap=True)  # only G_ema is read to hash it
         except CheckpointError:
             continue
         if model_hash(state["G_ema"]) == wanted_hash:

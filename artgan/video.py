@@ -80,7 +80,10 @@ class FfmpegWriter:
                 if options.record.get(key):
                     params += ["-metadata", f"{key}={options.record[key]}"]
         else:
-            # Lossless keeps full RGB; lossy WebP is YUV 4:2:0 inside anyway, so ffmpeg converts first.
+            # Each frame goes in as a still of its own (libwebp, not libwebp_anim, which keeps the whole
+            # animation in memory until the end): a little larger than an optimised animation, but flat
+            # in memory, and identical frames are kept rather than merged. Lossless keeps full RGB;
+            # lossy WebP is YUV 4:2:0 inside anyway, so ffmpeg converts first.
             pixel_format, codec = ("bgra" if options.lossless else "yuv420p"), "libwebp"
             quality = ["-lossless", "1", "-quality", "75"] if options.lossless else ["-lossless", "0", "-quality", str(options.quality)]
             params = [*quality, "-loop", str(options.loops), "-f", "webp"]
