@@ -8,11 +8,10 @@ from typing import Iterator
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from .errors import UsageError
 from .latent import seeds_to_z, truncate
-from .nets import Generator
+from .nets import Generator, baked_state, without_spectral_norm
 from .run import Model
 
 
@@ -31,14 +30,6 @@ def pick_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda", "mps"):
         raise UsageError(f"--device {name!r}: use auto, cpu, cuda or mps")
     return torch.device(name)
-
-
-def bake(G: nn.Module) -> nn.Module:
-    """Replace spectral-norm parametrisations by the plain weights they compute (exact in eval mode)."""
-    for module in G.modules():
-        if parametrize.is_parametrized(module, "weight"):
-            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
-    return G
 
 
 def fold_batchnorm(G: nn.Module) -> nn.Module:
@@ -90,11 +81,16 @@ class Renderer:
         self.model = model
         self.device = pick_device(device)
         self.amp = _render_precision(precision, self.device)
-        G = Generator(model.config.net)
-        G.load_state_dict(model.G_ema)
+        if fast:  # plain layers given baked weights: no spectral-norm set-up, no norm per call
+            with without_spectral_norm():
+                G = Generator(model.config.net)
+            G.load_state_dict(baked_state(model.G_ema, G))
+        else:
+            G = Generator(model.config.net)
+            G.load_state_dict(model.G_ema)
         G.eval().requires_grad_(False)
         if fast:
-            G = fold_batchnorm(bake(G))
+            G = fold_batchnorm(G)
             if self.device.type != "mps":
                 G = G.to(memory_format=torch.channels_last)
         self.G = G.to(self.device)

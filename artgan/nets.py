@@ -6,6 +6,8 @@ layers, few at fine ones, so a 1024 px model costs little more than a 256 px one
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,8 +24,41 @@ def channels(table: dict[int, float], width: int, res: int) -> int:
     return max(8, int(table[res] * width))
 
 
+_SPECTRAL = [True]
+
+
+@contextlib.contextmanager
+def without_spectral_norm():
+    """Build nets with plain layers, for rendering from weights already divided by their norm."""
+    _SPECTRAL[0] = False
+    try:
+        yield
+    finally:
+        _SPECTRAL[0] = True
+
+
+def normed(layer: nn.Module) -> nn.Module:
+    return spectral_norm(layer) if _SPECTRAL[0] else layer
+
+
 def conv(cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0, bias: bool = False) -> nn.Module:
-    return spectral_norm(nn.Conv2d(cin, cout, kernel, stride, padding, bias=bias))
+    return normed(nn.Conv2d(cin, cout, kernel, stride, padding, bias=bias))
+
+
+def baked_state(state: dict[str, torch.Tensor], plain: nn.Module) -> dict[str, torch.Tensor]:
+    """A spectral-normed state dict as plain weights (what the eval-mode norm computes: W / u.(W v))."""
+    suffix, baked = ".parametrizations.weight.original", {}
+    for key, value in state.items():
+        if key.endswith(suffix):
+            prefix = key[: -len(suffix)]
+            u, v = state[f"{prefix}.parametrizations.weight.0._u"], state[f"{prefix}.parametrizations.weight.0._v"]
+            weight = value.float()
+            # The norm is taken over the output channels: dim 1 of a transposed convolution's weight.
+            flat = weight.transpose(0, 1).flatten(1) if isinstance(plain.get_submodule(prefix), nn.ConvTranspose2d) else weight.flatten(1)
+            baked[f"{prefix}.weight"] = (weight / torch.vdot(u.float(), flat @ v.float())).to(value.dtype)
+        elif ".parametrizations.weight.0." not in key:
+            baked[key] = value
+    return baked
 
 
 def resolutions(res: int, start: int = 4) -> list[int]:
@@ -79,7 +114,7 @@ class Generator(nn.Module):
         self.res, self.nz = net.res, net.nz
         width = {r: channels(G_WIDTH, net.ngf, r) for r in resolutions(net.res)}
         self.init = nn.Sequential(
-            spectral_norm(nn.ConvTranspose2d(net.nz, width[4] * 2, 4, 1, 0, bias=False)),
+            normed(nn.ConvTranspose2d(net.nz, width[4] * 2, 4, 1, 0, bias=False)),
             nn.BatchNorm2d(width[4] * 2),
             nn.GLU(dim=1),
         )

@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     torch.manual_seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # tiny models: a second thread mostly waits at barriers
     monkeypatch.setenv("ARTGAN_OUTPUTS", str(tmp_path / "outputs"))
     monkeypatch.delenv("ARTGAN_ARTIST", raising=False)
 
@@ -92,7 +92,7 @@ def tiny_run(tmp_path_factory) -> Path:
     cfg = tiny_config()
     cfg.train.steps = 4
     corpus = make_corpus(make_folder(base / "src"), base / "corpus", cfg.corpus).path
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # tiny models: a second thread mostly waits at barriers
     train(cfg, corpus, base / "run")
     return base / "run"
 
