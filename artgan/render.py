@@ -143,6 +143,8 @@ def _timed(batches, result: SeriesResult):
 def _finished(out: Path, settings: dict) -> set[int]:
     """Seeds whose file exists whole and whose manifest line matches; tidy the manifest to just those."""
     manifest = out / "manifest.jsonl"
+    for stale in out.glob(".seed-*.part"):  # left by a killed run; we hold the folder's lock
+        stale.unlink(missing_ok=True)
     rows = read_jsonl(manifest)
     for row in rows[:1]:
         mismatched = [k for k in PIXEL_SETTINGS if row.get(k) != settings[k]]

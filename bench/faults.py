@@ -84,11 +84,19 @@ def fault_train(work: Path, kills: int, rng: random.Random) -> dict:
         lost += step < previous  # a finished checkpoint went missing
         recovered += step >= previous
         previous = step
-    return {"command": "train", "kills": killed, "recovered": recovered, "lost": lost, "corrupt": corrupt, "final_step": previous}
+    # Finally let it run to a nearby target: the run must continue from its last checkpoint and finish.
+    resume = ["--resume"] if (run / "latest.pt").exists() else []
+    finish = [a if a != 100_000 else previous + 5 for a in args]
+    artgan(*finish, *resume)
+    step, bad = check_run(run)
+    corrupt += bad
+    completed = step == previous + 5
+    return {"command": "train", "kills": killed, "recovered": recovered, "lost": lost, "corrupt": corrupt,
+            "completed": completed, "final_step": step}  # fmt: skip
 
 
-def check_series(folder: Path, seeds: range) -> tuple[int, int]:
-    """(missing images, corrupt or mismatched files) of a finished series."""
+def check_series(folder: Path, seeds: range) -> tuple[int, list[str]]:
+    """(missing images, problems) of a finished series: every file valid, matching its manifest line."""
     from PIL import Image
 
     from artgan.files import sha256_file
@@ -96,7 +104,7 @@ def check_series(folder: Path, seeds: range) -> tuple[int, int]:
 
     rows = {row["seed"]: row for row in map(json.loads, (folder / "manifest.jsonl").read_text().splitlines())}
     missing = len(set(seeds) - set(rows))
-    corrupt = 0
+    problems = []
     for seed in seeds:
         row = rows.get(seed)
         if row is None:
@@ -107,23 +115,89 @@ def check_series(folder: Path, seeds: range) -> tuple[int, int]:
                 image.load()
             record = read_record(path)
             if sha256_file(path) != row["sha256"] or record["seed"] != seed or record["model"] != row["model"]:
-                corrupt += 1
-        except Exception:
-            corrupt += 1
-    extra = [p for p in folder.iterdir() if p.name.startswith("seed-") and int(p.stem[5:]) not in seeds]
-    return missing, corrupt + len(extra) + len([p for p in folder.iterdir() if p.suffix == ".part"])
+                problems.append(f"{path.name}: does not match its manifest line")
+        except Exception as exc:
+            problems.append(f"{path.name}: {exc}")
+    problems += [f"{p.name}: not asked for" for p in folder.iterdir() if p.name.startswith("seed-") and int(p.stem[5:]) not in seeds]
+    problems += [f"{p.name}: temporary file left" for p in folder.iterdir() if p.name.endswith(".part")]
+    return missing, problems
 
 
 def fault_render(work: Path, kills: int, rng: random.Random, run: Path) -> dict:
     folder = work / "series"
-    seeds = range(120)
-    args = ["render", run, "--series", len(seeds), "-o", folder, "--device", "cpu", "--size", 128, "--batch", 4]
+    seeds = range(200)
+    args = ["render", run, "--series", len(seeds), "-o", folder, "--device", "cpu", "--size", 384, "--batch", 4]
     killed = 0
-    while killed < kills and kill_at_random(args, 2.0, 5.0, rng):
+    while killed < kills and kill_at_random(args, 1.5, 6.0, rng):
         killed += 1
     artgan(*args)
-    missing, corrupt = check_series(folder, seeds)
-    return {"command": "render --series", "kills": killed, "recovered": int(missing == 0), "lost": missing, "corrupt": corrupt}
+    missing, problems = check_series(folder, seeds)
+    for problem in problems:
+        print("  render:", problem, flush=True)
+    return {"command": "render --series", "kills": killed, "recovered": killed if not missing else 0,
+            "lost": missing, "corrupt": len(problems), "completed": not missing and not problems}  # fmt: skip
+
+
+def leftovers(folder: Path) -> int:
+    return len([p for p in folder.rglob("*") if p.name.endswith(".part")]) if folder.exists() else 0
+
+
+def fault_walk(work: Path, kills: int, rng: random.Random, run: Path) -> dict:
+    """A killed walk must never leave a file under the final name unless it is whole."""
+    from artgan.errors import RenderError
+    from artgan.video import probe
+
+    def frames(path: Path) -> int:
+        try:
+            info = probe(path)
+        except RenderError:
+            return -1
+        return round(info.duration_s * info.fps)
+
+    out = work / "walk" / "loop.mp4"
+    out.parent.mkdir()
+    args = ["walk", run, "--seeds", "1,2,3", "--frames-per-seed", 40, "--size", 96, "--device", "cpu", "-o", out]
+    killed = corrupt = 0
+    while killed < kills:
+        out.unlink(missing_ok=True)  # each try starts fresh, so a file there can only come from this try
+        if kill_at_random(args, 3.0, 9.0, rng):
+            killed += 1
+        if out.exists():
+            corrupt += frames(out) != 120
+    artgan(*args)
+    return {"command": "walk (mp4)", "kills": killed, "recovered": killed if frames(out) == 120 else 0,
+            "lost": 0, "corrupt": corrupt, "leftover_temp_files": leftovers(out.parent)}  # fmt: skip
+
+
+def check_ledger(folder: Path) -> tuple[int, int, int]:
+    """(issued numbers, numbers issued twice, ledger lines whose file is missing or changed)."""
+    from artgan.files import sha256_file
+
+    rows = [json.loads(line) for line in (folder / "ledger.jsonl").read_text().splitlines()] if (folder / "ledger.jsonl").exists() else []
+    labels = [row["number"] for row in rows if not row.get("replaces")]
+    bad = sum(1 for row in rows if not (folder / row["file"]).exists() or sha256_file(folder / row["file"]) != row["sha256"])
+    return len(set(labels)), len(labels) - len(set(labels)), bad
+
+
+def fault_edition(work: Path, kills: int, rng: random.Random, run: Path) -> dict:
+    folder = work / "edition"
+    args = ["edition", run, "--seed", 3, "--size", "8x10in", "--dpi", 300, "--edition", 20, "--proofs", 2,
+            "--device", "cpu", "-o", folder]  # fmt: skip
+    killed = twice = bad = 0
+    issued_before = 0
+    lost = 0
+    while killed < kills and kill_at_random(args, 2.0, 8.0, rng):
+        killed += 1
+        issued, doubled, broken = check_ledger(folder)
+        twice += doubled
+        bad += broken
+        lost += issued < issued_before
+        issued_before = issued
+    artgan(*args)
+    issued, doubled, broken = check_ledger(folder)
+    prints = len(list(folder.glob("*.tif")))
+    return {"command": "edition", "kills": killed, "recovered": killed if issued == 22 and prints == 22 else 0,
+            "lost": lost, "corrupt": bad + broken + twice + doubled, "leftover_temp_files": leftovers(folder)}  # fmt: skip
 
 
 def main() -> None:
@@ -144,6 +218,12 @@ def main() -> None:
             print(rows[-1], flush=True)
         if "render" in only:
             rows.append(fault_render(work, args.kills, rng, work / "run"))
+            print(rows[-1], flush=True)
+        if "walk" in only:
+            rows.append(fault_walk(work, max(1, args.kills // 2), rng, work / "run"))
+            print(rows[-1], flush=True)
+        if "edition" in only:
+            rows.append(fault_edition(work, max(1, args.kills // 2), rng, work / "run"))
             print(rows[-1], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
