@@ -85,19 +85,40 @@ def series_timing(device, count: int, res: int, size_name: str) -> dict:
             "generate_inside_series_s": result.generate_s, "ratio": result.wall_s / generate_only}  # fmt: skip
 
 
+def compile_timing(device, res: int, size_name: str, batch: int = 8) -> dict:
+    """Does torch.compile pay for itself? Its one-off cost against the time it saves per image."""
+    ngf, nz = SIZES[size_name]
+    model = random_model(res, ngf, nz)
+    z = seeds_to_z(list(range(batch)), nz).to(device)
+    eager = Renderer(model, device.type)
+    t_eager = timed(lambda: eager.images(z), device, repeat=3, warmup=1, min_s=2.0)
+    start = time.perf_counter()
+    compiled = Renderer(model, device.type, compile=True)
+    compiled.images(z)
+    compile_s = time.perf_counter() - start
+    t_compiled = timed(lambda: compiled.images(z), device, repeat=3, warmup=1, min_s=2.0)
+    saved_per_image = (t_eager - t_compiled) / batch
+    return {"device": device.type, "widths": size_name, "res": res, "eager_img_s": batch / t_eager,
+            "compiled_img_s": batch / t_compiled, "compile_s": compile_s,
+            "break_even_images": compile_s / saved_per_image if saved_per_image > 0 else None}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer cases (batch 8 only)")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile comparison")
     args = parser.parse_args()
     print_machine()
     batches = [8] if args.quick else [1, 8, 32]
-    all_rows, all_results, series = [], [], []
+    all_rows, all_results, series, compiled = [], [], [], []
     for device in devices():
         rows, results = generator_rows(device, batches, [128, 256], ["default", "fastgan"])
         all_rows += rows
         all_results += results
         for res, size_name in ((128, "default"), (256, "fastgan")):
             series.append(series_timing(device, 100, res, size_name))
+        if not args.no_compile:
+            compiled.append(compile_timing(device, 256, "fastgan"))
     table(
         "generator: images/s (plain = no_grad, BN and spectral norm as separate steps; fast = artgan's Renderer)",
         ["device", "widths", "px", "batch", "GFLOP/img", "plain img/s", "fast img/s", "fast GFLOP/s", "speedup"],
@@ -108,7 +129,13 @@ def main() -> None:
         ["device", "widths", "px", "generator only s", "series wall s", "wall / generator"],
         [[s["device"], s["widths"], s["res"], s["generator_only_s"], s["series_wall_s"], s["ratio"]] for s in series],
     )
-    save("render", {"generator": all_results, "series": series})
+    if compiled:
+        table(
+            "torch.compile (FastGAN-size, 256 px, batch 8)",
+            ["device", "eager img/s", "compiled img/s", "compile s", "break-even images"],
+            [[c["device"], c["eager_img_s"], c["compiled_img_s"], c["compile_s"], c["break_even_images"] or "never"] for c in compiled],
+        )
+    save("render", {"generator": all_results, "series": series, "compile": compiled})
 
 
 if __name__ == "__main__":
