@@ -113,14 +113,16 @@ def output_error(path: Path, exc: OSError) -> OutputError:
 @contextlib.contextmanager
 def exclusive(folder: Path, what: str) -> Iterator[None]:
     """Hold the folder's lock for the block, or refuse at once if another artgan holds it."""
-    folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(folder / ".artgan.lock"), timeout=0)
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         lock.acquire()
-    except Timeout:
+    except Timeout:  # before OSError: filelock's Timeout is a kind of OSError
         raise OutputError(
             f"{folder} is in use by another artgan {what}; wait for it to finish or use another folder"
         ) from None
+    except OSError as exc:
+        raise output_error(folder, exc) from exc
     try:
         yield
     finally:

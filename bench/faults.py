@@ -200,18 +200,49 @@ def fault_edition(work: Path, kills: int, rng: random.Random, run: Path) -> dict
             "lost": lost, "corrupt": bad + broken + twice + doubled, "leftover_temp_files": leftovers(folder)}  # fmt: skip
 
 
+def fault_disk(work: Path, run: Path) -> list[dict]:
+    """A full disk and a read-only disk (a small tmpfs; needs root): one clear line, earlier files intact."""
+    mount = work / "small-disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)], capture_output=True).returncode:
+        print("  (skipping full/read-only disk: mounting a small tmpfs needs root)")
+        return []
+    rows = []
+    try:
+        folder = mount / "series"
+        args = ["render", run, "--series", 100, "-o", folder, "--device", "cpu", "--size", 512, "--signature", "none"]
+        full = artgan(*args, check=False)
+        message = [line for line in full.stderr.splitlines() if line.strip()]
+        written = sorted(p.name for p in folder.glob("seed-*.png"))
+        missing, problems = check_series(folder, range(len(written)))  # the finished ones must all be whole
+        rows.append({"command": "render on a full disk", "kills": 0, "recovered": int(full.returncode == 1),
+                     "lost": missing, "corrupt": len(problems), "exit": full.returncode, "message": message[-1:]})  # fmt: skip
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        readonly = artgan(*args, check=False)
+        message = [line for line in readonly.stderr.splitlines() if line.strip()]
+        still = sorted(p.name for p in folder.glob("seed-*.png"))
+        rows.append({"command": "render on a read-only disk", "kills": 0, "recovered": int(readonly.returncode == 1),
+                     "lost": len(set(written) - set(still)), "corrupt": 0, "exit": readonly.returncode,
+                     "message": message[-1:]})  # fmt: skip
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+    for row in rows:
+        print(f"  {row['command']}: exit {row['exit']}, {row['message']}", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kills", type=int, default=20, help="kills per command (walk and edition get half)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", choices=["train", "render", "walk", "edition"], action="append")
+    parser.add_argument("--only", choices=["train", "render", "walk", "edition", "disk"], action="append")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="artgan-faults-"))
     os.environ["ARTGAN_QUIET"] = "1"
     rows = []
     try:
-        only = set(args.only or ["train", "render", "walk", "edition"])
+        only = set(args.only or ["train", "render", "walk", "edition", "disk"])
         train_result = fault_train(work, args.kills if "train" in only else 1, rng)
         if "train" in only:
             rows.append(train_result)
@@ -225,6 +256,8 @@ def main() -> None:
         if "edition" in only:
             rows.append(fault_edition(work, max(1, args.kills // 2), rng, work / "run"))
             print(rows[-1], flush=True)
+        if "disk" in only:
+            rows += fault_disk(work, work / "run")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table("fault injection (SIGKILL at a random moment, then the same command again)",
