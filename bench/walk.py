@@ -23,22 +23,9 @@ from pathlib import Path
 
 import torch
 
-from common import devices, print_machine, save, table
+from common import SIZES, devices, print_machine, random_model, save, table
 
 SEEDS = [0, 1, 2, 3, 4]
-
-
-def bench_model(res_px: int):
-    """A Model with random weights at this resolution (the default widths of NetConfig)."""
-    from artgan.config import Config
-    from artgan.nets import Generator
-    from artgan.run import Model, model_hash
-
-    cfg = Config()
-    cfg.net.res = res_px
-    torch.manual_seed(0)
-    G_ema = Generator(cfg.net).state_dict()
-    return Model(path=Path("in-memory"), name=f"random-{res_px}px", config=cfg, step=0, G_ema=G_ema, hash=model_hash(G_ema), corpus="")
 
 
 def one_walk(fmt: str, frames: int, res_px: int, device: str, folder: Path) -> dict:
@@ -46,7 +33,7 @@ def one_walk(fmt: str, frames: int, res_px: int, device: str, folder: Path) -> d
     from artgan.walk import render_walk
 
     set_quiet(True)
-    model = bench_model(res_px)
+    model = random_model(res_px, *SIZES["default"])
     cfg = model.config
     cfg.render.device, cfg.render.size = device, 0
     cfg.walk.frames = frames

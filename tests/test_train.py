@@ -154,3 +154,23 @@ def test_hostile_checkpoint_is_refused_and_never_runs(tmp_path):
     torch.save({"format": 99, "G_ema": {}, "artgan": "9.0"}, future)
     with pytest.raises(CheckpointError, match="format 99"):
         load_checkpoint(future)
+
+
+def test_adaptive_augmentation_follows_the_discriminator():
+    from artgan.augment import AdaptiveP
+
+    sure = AdaptiveP(p=0.5, target=0.6, batch=8, speed_images=1000)
+    for _ in range(10):
+        sure.observe(torch.ones(8))  # D calls every real "real": it is memorising them
+    assert sure.update() > 0.5
+    unsure = AdaptiveP(p=0.5, target=0.6, batch=8, speed_images=1000)
+    for _ in range(10):
+        unsure.observe(torch.tensor([1.0, -1.0] * 4))
+    assert unsure.update() < 0.5
+    fixed = AdaptiveP(p=0.5, target=0.0, batch=8)
+    fixed.observe(torch.ones(8))
+    assert fixed.update() == 0.5
+    state = sure.state()
+    restored = AdaptiveP(p=0.0, target=0.6, batch=8)
+    restored.load(state)
+    assert restored.p == sure.p
