@@ -20,8 +20,13 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_path(final: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside `final`; rename it over `final` only if the block succeeds."""
+def atomic_path(final: Path | str, durable: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; rename it over `final` only if the block succeeds.
+
+    `durable` also flushes the file to the disk before the rename (checkpoints, prints, ledgers). Files
+    that a re-run checks and redoes anyway (series images, frames) skip it: a killed process never
+    leaves a half file either way, and the flush is most of their write time.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
@@ -29,7 +34,8 @@ def atomic_path(final: Path | str) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        _fsync_file(tmp)
+        if durable:
+            _fsync_file(tmp)
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, final)
@@ -54,13 +60,14 @@ def write_json(final: Path | str, value: object) -> None:
     write_text(final, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
-def append_line(path: Path | str, line: str) -> None:
-    """Append one whole line and flush it to disk (a crash can at worst cut the last line)."""
+def append_line(path: Path | str, line: str, durable: bool = True) -> None:
+    """Append one whole line, flushed to the disk unless not `durable` (a crash can at worst cut the last line)."""
     try:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(line.rstrip("\n") + "\n")
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
     except OSError as exc:
         raise output_error(Path(path), exc) from exc
 
@@ -127,6 +134,16 @@ def exclusive(folder: Path, what: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def sync_file(path: Path) -> None:
+    """Flush a file written without `durable` to the disk, once, e.g. at the end of a batch of writes."""
+    try:
+        _fsync_file(Path(path))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise output_error(Path(path), exc) from exc
 
 
 def _fsync_file(path: Path) -> None:

@@ -131,7 +131,7 @@ def _typed(key: str, value: str) -> Any:
         return value
 
 
-def png_info(record: dict[str, Any]) -> PngImagePlugin.PngInfo:
+def png_info(record: dict[str, Any], packet: bytes | None = None) -> PngImagePlugin.PngInfo:
     info = PngImagePlugin.PngInfo()
     info.add_itxt("Title", default_title(record))
     if record.get("artist"):
@@ -140,7 +140,7 @@ def png_info(record: dict[str, Any]) -> PngImagePlugin.PngInfo:
     info.add_itxt("Software", f"artgan {record.get('artgan', __version__)}")
     info.add_itxt("Description", describe(record))
     info.add_itxt("artgan", json.dumps(record, ensure_ascii=False, sort_keys=True))
-    info.add_itxt("XML:com.adobe.xmp", xmp_packet(record).decode("utf-8"))
+    info.add_itxt("XML:com.adobe.xmp", (packet or xmp_packet(record)).decode("utf-8"))
     return info
 
 
@@ -184,7 +184,7 @@ def _save(
         options["icc_profile"] = icc
     packet = xmp_packet(record)
     if fmt == "png":
-        image.save(target, format="PNG", pnginfo=png_info(record), compress_level=png_compress, **options)
+        image.save(target, format="PNG", pnginfo=png_info(record, packet), compress_level=png_compress, **options)
     elif fmt == "jpg":
         if len(packet) > JPEG_APP1_LIMIT:
             raise ValueError("the XMP record is too large for a JPEG segment")
@@ -204,10 +204,10 @@ def _save(
         raise ValueError(f"unknown image format {fmt!r}")
 
 
-def save_image(image: Image.Image, path: Path, record: dict[str, Any], **options: Any) -> tuple[str, int]:
+def save_image(image: Image.Image, path: Path, record: dict[str, Any], durable: bool = True, **options: Any) -> tuple[str, int]:
     """Write the image with its record atomically, straight to disk; return its sha256 and size."""
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=durable) as tmp:
         with open(tmp, "wb") as fh:
             _save(image, fh, path.suffix.lstrip("."), record, **options)
     return sha256_file(path), path.stat().st_size
