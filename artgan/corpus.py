@@ -227,5 +227,5 @@ def load_images(path: Path, res: int, min_images: int = 8) -> tuple[torch.Tensor
                 stack[index] = np.asarray(resize_square(image.convert("RGB"), res))
         except (OSError, ValueError) as exc:
             raise CorpusError(f"{file} cannot be read ({exc}); make the corpus again with `artgan corpus`") from None
-    info(f"corpus {path.name}: {len(images)} images at {res} px")
+    info(f"{len(images)} training images at {res} px from {path}")
     return torch.from_numpy(stack).permute(0, 3, 1, 2).contiguous(), manifest["fingerprint"]

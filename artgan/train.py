@@ -166,6 +166,9 @@ def train(
     def checkpoint() -> None:
         nonlocal last_saved, last_saved_step, last_save_time
         _check_finite(G_ema, step, last_saved)
+        grid = run_dir / "samples" / f"step-{step:07d}.png"
+        if step > 0 and not grid.exists():  # every checkpoint has its picture, whatever triggered it
+            write_sample_grid(G_ema, sample_z, grid)
         last_saved = save_checkpoint(run_dir, snapshot(), t.keep_checkpoints)
         last_saved_step = step
         last_save_time = time.monotonic()
@@ -242,8 +245,6 @@ def train(
             with contextlib.suppress(ValueError):
                 signal.signal(sig, handler)
     if last_saved_step != step:
-        if step > 0 and not (run_dir / "samples" / f"step-{step:07d}.png").exists():
-            write_sample_grid(G_ema, sample_z, run_dir / "samples" / f"step-{step:07d}.png")
         checkpoint()
     if stop.reason == "interrupted":
         raise KeyboardInterrupt

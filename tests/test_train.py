@@ -174,3 +174,13 @@ def test_adaptive_augmentation_follows_the_discriminator():
     restored = AdaptiveP(p=0.0, target=0.6, batch=8)
     restored.load(state)
     assert restored.p == sure.p
+
+
+def test_every_checkpoint_has_its_sample_grid(tmp_path, tiny_cfg, tiny_corpus):
+    """Checkpoints made by the clock (not the step count) and the last one get a grid too."""
+    tiny_cfg.train.steps, tiny_cfg.train.sample_every, tiny_cfg.train.checkpoint_every = 3, 100, 100
+    tiny_cfg.train.checkpoint_minutes = 0.0  # a checkpoint after every step, by time
+    run = tmp_path / "run"
+    train(tiny_cfg, tiny_corpus, run)
+    steps = sorted(int(p.stem[5:]) for p in step_checkpoints(run))
+    assert steps and sorted(int(p.stem[5:]) for p in (run / "samples").glob("step-*.png")) == [1, 2, 3]
