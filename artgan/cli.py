@@ -204,7 +204,7 @@ def _print_config(cfg: Config) -> None:
 @click.option("--batch", "render_batch", type=click.IntRange(0), default=16, show_default=True, help="Images per generator call (0: auto, the largest that fits on the GPU).")
 @click.option("--size", "out_size", type=click.IntRange(0), default=0, help="Output side, px (0: native; larger upscales with Lanczos).")
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg", "tif"]), default="png", show_default=True)
-@click.option("--png-compress", type=click.IntRange(0, 9), default=1, show_default=True, help="PNG zlib level: 1 fast, 9 small.")
+@click.option("--png-compress", type=click.IntRange(0, 9), default=1, show_default=True, help="PNG compression: 1-5 fast (run-length), 6-9 smaller but slow, 0 none.")
 @click.option("--signature", default="formula", show_default=True, help="formula, none, or your text with {artist} {year} {title} {seed}.")
 @click.option("--signature-corner", type=click.Choice(["bottom-right", "bottom-left", "top-right", "top-left"]), default="bottom-right", show_default=True)
 @click.option("--title", default="", help="Title recorded in each file.")

@@ -59,7 +59,7 @@ class RenderConfig:
     batch: int = 16  # images per generator call (0: the largest that fits on the GPU)
     size: int = 0  # output side, px (0: the model's native resolution; larger upscales with Lanczos)
     format: str = "png"  # png, jpg or tif
-    png_compress: int = 1  # PNG zlib level 0-9 (1 is fast; 9 is smallest)
+    png_compress: int = 1  # PNG: 1-5 fast run-length deflate (small for paintings), 6-9 zlib levels (smallest, slow), 0 none
     jpeg_quality: int = 95  # JPEG quality 1-100
     signature: str = "formula"  # formula, none, or your own text with {artist} {year} {title} {seed} {edition}
     signature_corner: str = "bottom-right"  # bottom-right, bottom-left, top-right or top-left

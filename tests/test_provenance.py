@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
@@ -32,6 +33,18 @@ def test_record_round_trips(tmp_path, fmt):
     assert record["seed"] == 42 and record["psi"] == 0.7 and record["step"] == 1200
     assert record["title"] == "Portrait of Nobody" and record["artist"] == "Ada Lovelace"
     assert record["model"] == "ab" * 32 and record["style"] == "belamy" and record["artgan"]
+
+
+def test_png_levels_are_lossless_and_compress(tmp_path):
+    gradient = np.linspace(0, 255, 256, dtype=np.uint8)
+    pixels = np.stack(np.broadcast_arrays(gradient[None, :], gradient[:, None], 255 - gradient[None, :]), axis=-1)
+    sizes = {}
+    for level in (0, 1, 9):
+        path = tmp_path / f"level{level}.png"
+        _, sizes[level] = save_image(Image.fromarray(pixels), path, sample_record(), png_compress=level)
+        with Image.open(path) as image:
+            assert np.array_equal(np.asarray(image), pixels) and read_record(path)["seed"] == 42
+    assert sizes[9] <= sizes[1] < sizes[0] / 2
 
 
 def test_record_survives_png_to_tiff_to_jpeg(tmp_path):
