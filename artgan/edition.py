@@ -23,7 +23,7 @@ from .config import Config, EditionConfig, StampConfig
 from .console import info, progress, warn
 from .decode import parse_colour
 from .errors import ModelNotFound, RenderError, UsageError
-from .files import exclusive, sha256_file
+from .files import exclusive, remove_stale_parts, sha256_file
 from .icc import Profile, convert, load_profile, srgb_bytes, transform_to
 from .layout import INCHES_PER, Layout, PaperSize, format_length, parse_length, parse_size, plan
 from .ledger import Ledger, Number, certificate_name, edition_numbers, print_name, select
@@ -187,6 +187,7 @@ def make_edition(source: Source, out: Path, cfg: Config, numbers: str | None = N
     out = Path(out)
     result = EditionResult(folder=out, layout=layout, ledger=out / "ledger.jsonl")
     with exclusive(out, "edition"):
+        remove_stale_parts(out)
         ledger = Ledger(out)
         first = next(iter(ledger.current().values()), {})
         year = cfg.stamp.year or (first.get("settings") or {}).get("year") or source.record.get("year") or _dt.date.today().year

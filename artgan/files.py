@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -29,7 +31,8 @@ def atomic_path(final: Path | str, durable: bool = True) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    # The process id in the name lets a later run tell a killed process's leftovers from live work.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}-", suffix=".part", dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -45,6 +48,34 @@ def atomic_path(final: Path | str, durable: bool = True) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+_PART_OWNER = re.compile(r"\.(\d+)-[^.]*\.part$")
+
+
+def remove_stale_parts(folder: Path | str, name: str = "*") -> int:
+    """Delete the temporary files that killed artgan processes left in `folder` (for `name`, or all)."""
+    folder = Path(folder)
+    removed = 0
+    pattern = ".*.part" if name == "*" else f".{glob.escape(name)}.*.part"
+    for part in folder.glob(pattern) if folder.is_dir() else []:
+        owner = _PART_OWNER.search(part.name)
+        if owner and not _running(int(owner.group(1))):
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # Windows has no harmless signal 0: keep the file
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def write_bytes(final: Path | str, data: bytes) -> None:

@@ -19,7 +19,7 @@ from .config import Config, validate
 from .console import info
 from .corpus import load_images
 from .errors import CheckpointError, TrainingDiverged, UsageError
-from .files import append_line, read_jsonl, write_text
+from .files import append_line, read_jsonl, remove_stale_parts, write_text
 from .infer import pick_device
 from .latent import seeds_to_z
 from .loss import GANLoss
@@ -134,6 +134,8 @@ def train(
         info(f"resuming {run_dir.name} at step {step}")
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples"):
+        remove_stale_parts(folder)
     _forget_after(run_dir, step)
     write_config(run_dir, cfg)
 

@@ -21,7 +21,7 @@ from PIL import Image
 from .config import Config, WalkConfig
 from .console import progress
 from .errors import UsageError
-from .files import sha256_file, write_json
+from .files import remove_stale_parts, sha256_file, write_json
 from .gif import check_fps, palette_from
 from .infer import Renderer
 from .latent import circle_directions, circle_path, frame_times, keyframe_path, seeds_to_z, truncate
@@ -209,6 +209,10 @@ def render_walk(
         raise UsageError("say where the walk goes: -o OUT.mp4|.gif|.webp and/or --frames-dir DIR")
     fmt = format_of(out) if out is not None else None
     check_settings(cfg, fmt)
+    if out is not None:
+        remove_stale_parts(Path(out).parent, Path(out).name)
+    if frames_dir is not None:
+        remove_stale_parts(frames_dir)
     plan = plan_walk(list(seeds), model.config.net.nz, w)
     tile_px = r.size or model.config.net.res
     year = cfg.stamp.year or _dt.date.today().year

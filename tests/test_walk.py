@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
+import sys
 
 import imageio_ffmpeg
 import numpy as np
@@ -211,6 +213,18 @@ def test_interrupted_walk_leaves_no_file(model, tmp_path, suffix):
     with pytest.raises(KeyboardInterrupt):
         render_walk(model, [1, 2, 3, 4], out, walk_cfg(model, render__batch=2), on_tick=interrupt)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_walks_temporary_file_is_cleared_and_a_live_ones_kept(model, tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / f".walk.gif.{dead.pid}-abc123.part"
+    live = tmp_path / f".walk.gif.{os.getppid()}-def456.part"  # a process that is running: hands off
+    for part in (left, live):
+        part.write_bytes(b"half a gif")
+    render_walk(model, [1, 2], tmp_path / "walk.gif", walk_cfg(model, frames_per_seed=2))
+    assert not left.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["walk.gif", "walk.gif.json"]
 
 
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool not installed")
