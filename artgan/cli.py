@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -10,9 +11,10 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
-from .config import Config, apply_sets, load_style, validate
+from .config import MAX_SEED, Config, apply_sets, load_style, validate
 from .console import console, info, set_quiet
 from .errors import ArtganError
+from .files import ENVIRONMENT_ERRNOS, output_error
 
 # Which flag sets which setting; a flag overrides the style only when it was typed.
 FLAG_KEYS = {
@@ -41,6 +43,17 @@ class ArtganGroup(click.Group):
             error = click.ClickException(str(exc))
             error.exit_code = exc.exit_code
             raise error from None
+        except OSError as exc:
+            # A full, read-only or forbidden disk is the machine's state, not a bug: one line, exit 1.
+            if exc.errno not in ENVIRONMENT_ERRNOS:
+                raise
+            path = Path(exc.filename) if exc.filename else Path(".")
+            if exc.errno in (errno.EACCES, errno.EPERM):  # may be a read as well as a write
+                raise click.ClickException(f"permission denied: {path}; check its permissions or choose another path") from None
+            raise click.ClickException(str(output_error(path, exc))) from None
+        except (KeyboardInterrupt, click.Abort):
+            console.print("stopped; what was finished is kept — run the same command again to continue")
+            ctx.exit(130)
 
 
 def outputs_root() -> Path:
@@ -61,7 +74,7 @@ def resolve_config(ctx: click.Context, style: str | None, sets: tuple[str, ...],
         if name in ctx.params and typed(ctx, name):
             table, field = key.split(".")
             setattr(getattr(cfg, table), field, ctx.params[name])
-    return cfg
+    return validate(cfg)
 
 
 def style_option(f):
@@ -197,8 +210,8 @@ def _print_config(cfg: Config) -> None:
 
 @cli.command()
 @click.argument("run", required=False, type=click.Path(path_type=Path))
-@click.option("--series", type=click.IntRange(1), help="Render this many seeds, from --start-seed.")
-@click.option("--start-seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--series", type=click.IntRange(1, 10_000_000), help="Render this many seeds, from --start-seed.")
+@click.option("--start-seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True)
 @click.option("--seeds", help="Seeds to render, e.g. 3,7,10-20.")
 @click.option("--psi", type=float, default=0.7, show_default=True, help="Truncation: 1 none, lower is more typical, 0 the mean image.")
 @click.option("--batch", "render_batch", type=click.IntRange(0), default=16, show_default=True, help="Images per generator call (0: auto, the largest that fits on the GPU).")
@@ -238,6 +251,8 @@ def render(ctx, run, series, start_seed, seeds, psi, render_batch, out_size, fmt
     if model.bundled:
         info(f"no run given: rendering with the bundled model '{model.name}' (step {model.step})")
     cfg = resolve_config(ctx, style, sets, base=model.config)
+    if series is not None and start_seed + series - 1 > MAX_SEED:
+        raise click.BadParameter(f"the series would pass the last seed, {MAX_SEED}", param_hint="--start-seed")
     seed_list = parse_seeds(seeds) if seeds else list(range(start_seed, start_seed + series))
     out = out or outputs_root() / "series" / f"{model.name}-psi{cfg.render.psi:g}"
     result = render_series(model, seed_list, out, cfg)
@@ -329,7 +344,9 @@ def inspect(files, as_json):
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--runs", "runs", multiple=True, type=click.Path(path_type=Path), help="Run folders or folders of runs to search [default: outputs/runs].")
 def verify(file, runs):
-    """Render a file again from its own record and compare: exit 0 same, 1 different, 2 model not found.
+    """Render a file again from its own record and compare: exit 0 same, 1 different, 2 cannot check.
+
+    Exit 2 when the model is not found or the file is no artgan render.
 
     \b
     Examples:
@@ -342,8 +359,8 @@ def verify(file, runs):
     psnr = "inf" if verdict.psnr_db == float("inf") else f"{verdict.psnr_db:.1f}"
     info(f"model {verdict.model_path}")
     click.echo(
-        f"{file}: {'matches' if verdict.matches else 'DIFFERS'} (max pixel difference {verdict.max_diff}, "
-        f"PSNR {psnr} dB, worst 8x8 block {verdict.worst_block:.2f} of {verdict.tolerance:g} allowed)"
+        f"{file}: {'matches' if verdict.matches else 'DIFFERS'} (max pixel difference {verdict.max_diff} "
+        f"of {verdict.pixel_tolerance} allowed, PSNR {psnr} dB, worst 8x8 block {verdict.worst_block:.2f} of {verdict.tolerance:g})"
     )
     if not verdict.matches:
         raise SystemExit(1)
@@ -427,7 +444,7 @@ FLAG_KEYS.update({
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
-@click.option("--seed", "print_seed", type=click.IntRange(0), help="With a RUN as SOURCE: the seed to print.")
+@click.option("--seed", "print_seed", type=click.IntRange(0, MAX_SEED), help="With a RUN as SOURCE: the seed to print.")
 @click.option("--psi", type=click.FloatRange(0, 2), default=0.7, show_default=True, help="With a RUN: truncation, as in render.")
 @click.option("--runs", multiple=True, type=click.Path(path_type=Path), help="With an image: where to find its model [default: outputs/runs].")
 @click.option("--size", "print_size", default="16x20in", show_default=True, help="Trim size: 16x20in, 50x70cm, 210x297mm, A3, A3-landscape, letter, 8x10 ...")

@@ -53,6 +53,10 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 on CUDA, else fp32), fp32, bf16 or fp16
 
 
+MIN_RENDER_PX, MAX_RENDER_PX = 16, 10_000  # series files, a side; prints go through artgan edition
+MAX_SEED = 2**63 - 1  # torch.Generator takes a 64-bit seed
+
+
 @dataclass
 class RenderConfig:
     psi: float = 0.7  # truncation: 1 none, 0 every seed gives the mean image
@@ -241,6 +245,8 @@ def read_style(name_or_path: str) -> dict[str, Any]:
         tables = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"style file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"style file {path} is not UTF-8 text; save it as UTF-8") from None
     tables.setdefault("style", {}).setdefault("name", path.stem)
     return tables
 
@@ -309,4 +315,6 @@ def validate(cfg: Config) -> Config:
     for key, (value, low, high) in ranges.items():
         if not low <= value <= high:
             raise ConfigError(f"{key} {value} is outside {low}-{high}")
+    if cfg.render.size != 0 and not MIN_RENDER_PX <= cfg.render.size <= MAX_RENDER_PX:
+        raise ConfigError(f"render size {cfg.render.size} px: use 0 (native) or {MIN_RENDER_PX}-{MAX_RENDER_PX} px; for prints use artgan edition")
     return cfg

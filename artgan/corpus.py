@@ -73,6 +73,10 @@ def make_corpus(source: Path, out: Path, cfg: CorpusConfig, strict: bool = False
     matte = parse_colour(cfg.matte)
     trim_how = parse_trim(cfg.trim)
     source, out = Path(source), Path(out)
+    if out.exists() and not out.is_dir():
+        raise CorpusError(f"-o {out} is a file; give a folder for the corpus")
+    if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
+        raise CorpusError(f"-o {out} is inside {source}; put the corpus outside the folder it is made from")
     if out.exists() and not (out / "corpus.json").exists() and any(out.iterdir()):
         raise CorpusError(f"{out} exists and is not an artgan corpus; choose an empty or new folder")
     files, skipped = scan(source)

@@ -81,6 +81,9 @@ def source_from_file(path: Path, search: list[Path], device: str = "auto") -> So
         raise RenderError(f"{path} holds no artgan record; print an image artgan rendered, or give RUN --seed N")
     if record.get("kind") == "print":
         raise RenderError(f"{path} is already a print ({record.get('edition', '')}); give the render it came from, or RUN --seed N")
+    if record.get("kind") == "walk" or path.suffix.lower() in (".gif", ".webp", ".mp4", ".mov", ".m4v"):
+        seeds = record.get("seeds") or "N"
+        raise RenderError(f"{path.name} is a moving picture; print a still: give the run and --seed (one of {seeds})")
     model = None
     if record.get("model"):
         try:

@@ -134,6 +134,9 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
+
+
 def output_error(path: Path, exc: OSError) -> OutputError:
     """Turn a failed write into one line that says what happened and what to do."""
     reasons = {

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import UsageError
+from .errors import CheckpointError, UsageError
 from .latent import seeds_to_z, truncate
 from .nets import Generator, baked_state, without_spectral_norm
 from .run import Model
@@ -81,13 +81,18 @@ class Renderer:
         self.model = model
         self.device = pick_device(device)
         self.amp = _render_precision(precision, self.device)
-        if fast:  # plain layers given baked weights: no spectral-norm set-up, no norm per call
-            with without_spectral_norm():
+        try:
+            if fast:  # plain layers given baked weights: no spectral-norm set-up, no norm per call
+                with without_spectral_norm():
+                    G = Generator(model.config.net)
+                G.load_state_dict(baked_state(model.G_ema, G))
+            else:
                 G = Generator(model.config.net)
-            G.load_state_dict(baked_state(model.G_ema, G))
-        else:
-            G = Generator(model.config.net)
-            G.load_state_dict(model.G_ema)
+                G.load_state_dict(model.G_ema)
+        except (KeyError, ValueError, RuntimeError, TypeError):
+            raise CheckpointError(
+                f"{model.path}: its weights do not fit its own settings; the file was altered or damaged: use an earlier checkpoint"
+            ) from None
         G.eval().requires_grad_(False)
         if fast:
             G = fold_batchnorm(G)

@@ -7,9 +7,9 @@ import re
 
 import torch
 
+from .config import MAX_SEED
 from .errors import UsageError
 
-MAX_SEED = 2**63 - 1
 
 
 def seed_z(seed: int, nz: int) -> torch.Tensor:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
 import re
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ import torch
 
 from . import __version__
 from .config import Config, from_dict, styles_dir
-from .errors import CheckpointError, ConfigError, ModelNotFound
+from .errors import CheckpointError, ConfigError, ModelNotFound, UsageError
 from .files import atomic_path, write_text
 
 CHECKPOINT_FORMAT = 1
@@ -39,7 +41,7 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], keep: int) -> Path:
     path = folder / checkpoint_name(state["step"])
     state = {"format": CHECKPOINT_FORMAT, "artgan": __version__, **state}
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        _save(state, tmp)
     with atomic_path(run_dir / "latest.pt") as tmp:
         tmp.unlink()
         try:
@@ -160,11 +162,31 @@ def load_model(source: Path | str | None) -> Model:
 
 def export_model(source: Path | str, out: Path, half: bool = False) -> Path:
     """A small file with only what rendering needs (G_ema and the settings), e.g. to share or bundle."""
+    out = Path(out)
+    if out.suffix.lower() != ".pt":
+        raise UsageError(f"-o {out}: a model file ends in .pt (e.g. -o mine.pt)")
+    if out.is_dir():
+        raise UsageError(f"-o {out} is a folder; give a file name ending in .pt")
+    if out.exists():
+        try:
+            load_checkpoint(out)
+        except CheckpointError:
+            raise UsageError(f"-o {out} exists and is not an artgan model; choose another name") from None
     path, _, _ = resolve(source)
     state = load_checkpoint(path)
     G_ema = {k: (v.half() if half and v.is_floating_point() else v) for k, v in state["G_ema"].items()}
     keep = {"step": state.get("step", 0), "config": state["config"], "corpus": state.get("corpus", ""), "G_ema": G_ema}
     keep = {"format": CHECKPOINT_FORMAT, "artgan": __version__, "kind": "model", **keep}
     with atomic_path(out) as tmp:
-        torch.save(keep, tmp)
+        _save(keep, tmp)
     return out
+
+
+def _save(state: dict[str, Any], tmp: Path) -> None:
+    """torch.save, with a full disk reported as one (torch says only 'unexpected pos' or 'failed writing')."""
+    try:
+        torch.save(state, tmp)
+    except RuntimeError as exc:
+        if shutil.disk_usage(tmp.parent).free < (1 << 20):
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp)) from exc
+        raise

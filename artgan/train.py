@@ -19,7 +19,7 @@ from .config import Config, validate
 from .console import info
 from .corpus import load_images
 from .errors import CheckpointError, TrainingDiverged, UsageError
-from .files import append_line, read_jsonl, remove_stale_parts, write_text
+from .files import append_line, exclusive, read_jsonl, remove_stale_parts, write_text
 from .infer import pick_device
 from .latent import seeds_to_z
 from .loss import GANLoss
@@ -81,6 +81,12 @@ def train(
     resume: bool = False,
     on_tick: Callable[[Tick], None] | None = None,
 ) -> Run:
+    """Train into run_dir, which one training at a time may hold (a second one is refused at once)."""
+    with exclusive(Path(run_dir), "training"):
+        return _train(cfg, corpus, Path(run_dir), resume, on_tick)
+
+
+def _train(cfg: Config, corpus: Path, run_dir: Path, resume: bool, on_tick: Callable[[Tick], None] | None) -> Run:
     t = cfg.train
     validate(cfg)
     kinds = parse_policy(t.augment)
@@ -117,11 +123,17 @@ def train(
     ada = AdaptiveP(t.augment_p, t.ada_target, t.batch)
     step, elapsed_before = 0, 0.0
     if state is not None:
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        G_ema.load_state_dict(state["G_ema"])
-        opt_G.load_state_dict(state["opt_G"])
-        opt_D.load_state_dict(state["opt_D"])
+        try:
+            G.load_state_dict(state["G"])
+            D.load_state_dict(state["D"])
+            G_ema.load_state_dict(state["G_ema"])
+            opt_G.load_state_dict(state["opt_G"])
+            opt_D.load_state_dict(state["opt_D"])
+        except (KeyError, ValueError, RuntimeError):
+            raise CheckpointError(
+                f"{run_dir / 'latest.pt'} does not fit these settings or is damaged; "
+                "resume from an earlier checkpoint: copy checkpoints/step-N.pt over latest.pt"
+            ) from None
         for opt in (opt_G, opt_D):  # learning rate and betas follow the current settings
             for group in opt.param_groups:
                 group["lr"], group["betas"] = t.lr, (t.beta1, t.beta2)

@@ -8,8 +8,10 @@ whole: an interrupted walk never leaves a half-written file under the final name
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import re
+import shutil
 import struct
 import subprocess
 from dataclasses import dataclass, field
@@ -92,16 +94,29 @@ class FfmpegWriter:
             macro_block_size=1, output_params=params, ffmpeg_log_level="error",
         )  # fmt: skip
         self._frames.send(None)
+        # imageio-ffmpeg does not look at how ffmpeg ended; keep its process to ask (it is the generator's `p`).
+        self._process = self._frames.gi_frame.f_locals.get("p") if self._frames.gi_frame else None
 
     def write(self, frame: np.ndarray) -> None:
         if self.fmt == "mp4":
             frame = pad_even(frame)
-        self._frames.send(np.ascontiguousarray(frame))
+        try:
+            self._frames.send(np.ascontiguousarray(frame))
+        except OSError:  # ffmpeg stopped taking frames
+            self._failed()
 
     def close(self) -> None:
         self._frames.close()  # ffmpeg drains its queue and finishes the file
+        code = self._process.wait() if self._process is not None else 0
+        if code != 0:
+            self._failed()
         if self.path.stat().st_size == 0:
             raise RenderError(f"ffmpeg wrote nothing for {self.path.name}; see its message above")
+
+    def _failed(self) -> None:
+        if shutil.disk_usage(self.path.parent).free < (1 << 20):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        raise RenderError(f"ffmpeg could not finish {self.path.name}; see its message above")
 
     def abort(self) -> None:
         with contextlib.suppress(_Abandon, StopIteration, OSError):

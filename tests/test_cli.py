@@ -77,6 +77,29 @@ def test_data_mistakes_exit_1(tmp_path, tiny_run):
     one_line_error(run("inspect", notes), "no artgan record")
 
 
+def test_mistakes_found_by_trying_to_break_it(tmp_path, tiny_run, tiny_corpus):
+    """Each of these once ended in a traceback, a kill for memory, or a quiet wrong result."""
+    readme = tmp_path / "README.md"
+    readme.write_text("my notes")
+    one_line_error(run("export", tiny_run, "-o", readme), "ends in .pt")
+    (tmp_path / "notes.pt").write_text("my notes")
+    one_line_error(run("export", tiny_run, "-o", tmp_path / "notes.pt"), "not an artgan model")
+    assert readme.read_text() == "my notes" and (tmp_path / "notes.pt").read_text() == "my notes"
+    one_line_error(run("render", tiny_run, "--seeds", 1, "--size", 100000), "render size", "10000")
+    one_line_error(run("render", tiny_run, "--seeds", 1, "--set", "render.size=-1"), "render size")
+    one_line_error(run("render", tiny_run, "--seeds", 1, "--set", "render.psi=3"), "render.psi")
+    one_line_error(run("render", tiny_run, "--series", 2, "--start-seed", 10**20), "--start-seed")
+    one_line_error(run("render", tiny_run, "--series", 10**9), "--series")
+    style = tmp_path / "latin1.toml"
+    style.write_bytes("[render]\ntitle = 'caf\xe9'\n".encode("latin-1"))
+    one_line_error(run("render", tiny_run, "--seeds", 1, "--style", style), "not UTF-8")
+    one_line_error(run("corpus", tiny_corpus, "-o", readme), "is a file")
+    one_line_error(run("corpus", tiny_corpus, "-o", tiny_corpus / "inside"), "inside")
+    one_line_error(run("verify", tmp_path), "is a folder")
+    result = run("verify", readme)
+    assert result.exit_code == 2 and "no artgan record" in result.output
+
+
 def test_psi_zero_says_every_seed_is_the_mean_image(tmp_path, tiny_run):
     result = run("render", tiny_run, "--seeds", "1,2", "--psi", 0, "-o", tmp_path / "s", "--device", "cpu")
     assert result.exit_code == 0

@@ -97,5 +97,11 @@ def test_verify_passes_untouched_and_fails_retouched(tmp_path, tiny_run):
     verdict = verify(retouched, [tiny_run.parent])
     assert not verdict.matches and verdict.max_diff > 100
 
+    one_pixel = tmp_path / "one-pixel.png"
+    pixels = np.asarray(Image.open(original).convert("RGB")).copy()
+    pixels[64, 64, 0] = (int(pixels[64, 64, 0]) + 100) % 256
+    save_image(Image.fromarray(pixels), one_pixel, read_record(original))
+    assert not verify(one_pixel, [tiny_run.parent]).matches
+
     with pytest.raises(ModelNotFound):
         verify(original, [tmp_path / "nowhere"])

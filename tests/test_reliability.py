@@ -65,6 +65,36 @@ def test_a_second_render_on_the_same_folder_is_refused(tmp_path, tiny_run):
     assert sorted(row["seed"] for row in rows) == [0, 1]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="file-size limits are a POSIX feature")
+def test_a_walk_that_cannot_be_written_leaves_the_old_video(tmp_path, tiny_run):
+    out = tmp_path / "loop.mp4"
+    out.write_bytes(b"the artist's earlier loop")
+    code = f"""
+        import sys
+        from click.testing import CliRunner
+        from artgan.cli import cli
+        result = CliRunner().invoke(cli, ["walk", {str(tiny_run)!r}, "--seeds", "1,2", "--frames", "48",
+                                          "--size", "256", "--device", "cpu", "-o", {str(out)!r}])
+        sys.stdout.write(result.output)
+        sys.exit(result.exit_code)
+    """
+    child = run_limited(code, 4_000)  # ffmpeg inherits the limit: the video cannot be finished
+    assert child.returncode == 1, child.stdout + child.stderr
+    assert "Traceback" not in child.stdout and "loop.mp4" in child.stdout.splitlines()[-1]
+    assert out.read_bytes() == b"the artist's earlier loop"
+    assert [p.name for p in tmp_path.iterdir()] == ["loop.mp4"]
+
+
+def test_a_second_training_in_the_same_folder_is_refused(tmp_path, tiny_corpus, tiny_cfg):
+    from artgan.train import train
+
+    run_dir = tmp_path / "run"
+    with exclusive(run_dir, "training"):  # as if another artgan were training here
+        with pytest.raises(OutputError, match="in use by another artgan training"):
+            train(tiny_cfg, tiny_corpus, run_dir)
+    assert not (run_dir / "latest.pt").exists()
+
+
 def test_greyscale_only_corpus_trains(tmp_path, tiny_cfg):
     src = tmp_path / "grey"
     src.mkdir()
