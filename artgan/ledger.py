@@ -59,8 +59,10 @@ def edition_numbers(edition: int, proofs: int) -> list[Number]:
 
 def select(numbers: list[Number], spec: str | None) -> list[Number]:
     """'all' or a list like 1-5,9,AP1-2 -> those numbers, in edition order."""
-    if not spec or spec.strip().lower() == "all":
+    if spec is None or spec.strip().lower() == "all":
         return numbers
+    if not spec.strip():
+        raise UsageError("--numbers is empty; give e.g. 1-5,AP1, or leave it out for the whole edition")
     wanted: set[Number] = set()
     by_key = {(n.proof, n.k): n for n in numbers}
     for part in spec.replace(" ", "").upper().split(","):
@@ -69,6 +71,8 @@ def select(numbers: list[Number], spec: str | None) -> list[Number]:
             raise UsageError(f"--numbers {spec!r}: {part!r} is not a number or range like 1-5 or AP1-2")
         proof, first = bool(match.group(1)), int(match.group(2))
         last = int(match.group(3) or first)
+        if last < first:
+            raise UsageError(f"--numbers {spec!r}: the range {part} ends before it starts")
         for k in range(first, last + 1):
             if (proof, k) not in by_key:
                 kind = "artist's proofs" if proof else "numbers"

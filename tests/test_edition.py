@@ -136,6 +136,10 @@ def test_artists_proofs_are_at_most_about_ten_percent():
         edition_numbers(25, 3)
     with pytest.raises(UsageError, match="outside"):
         select(edition_numbers(25, 2), "26")
+    with pytest.raises(UsageError, match="ends before it starts"):
+        select(edition_numbers(25, 2), "5-3")
+    with pytest.raises(UsageError, match="empty"):
+        select(edition_numbers(25, 2), "")
 
 
 # --- a whole edition through the command ------------------------------------------------------------------
