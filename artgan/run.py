@@ -39,7 +39,7 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], keep: int) -> Path:
     """Write checkpoints/step-N.pt atomically, point latest.pt at it, drop all but the newest `keep`."""
     folder = run_dir / "checkpoints"
     path = folder / checkpoint_name(state["step"])
-    state = {"format": CHECKPOINT_FORMAT, "artgan": __version__, **state}
+    state = {"format": CHECKPOINT_FORMAT, "artgan": __version__, **state, "G_ema_sha256": model_hash(state["G_ema"])}
     with atomic_path(path) as tmp:
         _save(state, tmp)
     with atomic_path(run_dir / "latest.pt") as tmp:
@@ -144,17 +144,29 @@ def resolve(source: Path | str | None) -> tuple[Path, str, bool]:
     return source, name, False
 
 
+def check_integrity(state: dict[str, Any], path: Path) -> str:
+    """The averaged generator's hash, after checking it against the one written at save time."""
+    weights_hash = model_hash(state["G_ema"])
+    # Files from before the hash was written have none; a flipped bit would otherwise render quietly wrong.
+    if state.get("G_ema_sha256", weights_hash) != weights_hash:
+        raise CheckpointError(f"{path} is damaged: its weights changed since they were saved; use an earlier checkpoint")
+    if not all(bool(torch.isfinite(v).all()) for v in state["G_ema"].values() if v.is_floating_point()):
+        raise CheckpointError(f"{path} holds weights that are not numbers (NaN or infinite); use an earlier checkpoint")
+    return weights_hash
+
+
 def load_model(source: Path | str | None) -> Model:
     path, name, bundled = resolve(source)
     state = load_checkpoint(path)
     cfg = checkpoint_config(state, path)
+    weights_hash = check_integrity(state, path)
     return Model(
         path=path,
         name=name,
         config=cfg,
         step=int(state.get("step", 0)),
         G_ema=state["G_ema"],
-        hash=model_hash(state["G_ema"]),
+        hash=weights_hash,
         corpus=str(state.get("corpus", "")),
         bundled=bundled,
     )
@@ -176,7 +188,7 @@ def export_model(source: Path | str, out: Path, half: bool = False) -> Path:
     state = load_checkpoint(path)
     G_ema = {k: (v.half() if half and v.is_floating_point() else v) for k, v in state["G_ema"].items()}
     keep = {"step": state.get("step", 0), "config": state["config"], "corpus": state.get("corpus", ""), "G_ema": G_ema}
-    keep = {"format": CHECKPOINT_FORMAT, "artgan": __version__, "kind": "model", **keep}
+    keep = {"format": CHECKPOINT_FORMAT, "artgan": __version__, "kind": "model", **keep, "G_ema_sha256": model_hash(G_ema)}
     with atomic_path(out) as tmp:
         _save(keep, tmp)
     return out

@@ -25,7 +25,7 @@ from .latent import seeds_to_z
 from .loss import GANLoss
 from .nets import Discriminator, Generator
 from .report import write_loss_plot, write_sample_grid
-from .run import checkpoint_config, load_checkpoint, save_checkpoint, step_checkpoints, write_config
+from .run import check_integrity, checkpoint_config, load_checkpoint, save_checkpoint, step_checkpoints, write_config
 
 SAMPLE_SEEDS = list(range(16))
 
@@ -100,6 +100,7 @@ def _train(cfg: Config, corpus: Path, run_dir: Path, resume: bool, on_tick: Call
         if not latest.exists():
             raise CheckpointError(f"{run_dir} has no latest.pt to resume from; drop --resume to start a new run")
         state = load_checkpoint(latest)
+        check_integrity(state, latest)
         _check_same_net(cfg, checkpoint_config(state, latest), latest)
     elif step_checkpoints(run_dir) or (run_dir / "latest.pt").exists():
         raise UsageError(f"{run_dir} already holds a run; add --resume to continue it, or choose another --out")

@@ -10,14 +10,16 @@ import textwrap
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from artgan.cli import cli
 from artgan.config import CorpusConfig
 from artgan.corpus import make_corpus
 from artgan.errors import OutputError
 from artgan.files import exclusive
 from artgan.render import render_series
-from artgan.run import load_model
+from artgan.run import load_model, model_hash
 
 from .conftest import make_folder, painting
 from .test_render import series_cfg
@@ -93,6 +95,24 @@ def test_a_second_training_in_the_same_folder_is_refused(tmp_path, tiny_corpus, 
         with pytest.raises(OutputError, match="in use by another artgan training"):
             train(tiny_cfg, tiny_corpus, run_dir)
     assert not (run_dir / "latest.pt").exists()
+
+
+def test_a_damaged_checkpoint_is_refused_not_rendered(tmp_path, tiny_run):
+    import torch
+
+    state = torch.load(tiny_run / "latest.pt", weights_only=True)
+    assert state["G_ema_sha256"] == load_model(tiny_run).hash
+    name = next(k for k, v in state["G_ema"].items() if v.is_floating_point() and v.numel() > 1)
+    for label, damage in (("changed since", lambda t: t.view(-1)[0].add_(0.5)), ("not numbers", lambda t: t.view(-1)[0].fill_(float("nan")))):
+        broken = {**state, "G_ema": {k: v.clone() for k, v in state["G_ema"].items()}}
+        damage(broken["G_ema"][name])
+        if label == "not numbers":  # as if saved that way: the hash agrees, the values are still no use
+            broken["G_ema_sha256"] = model_hash(broken["G_ema"])
+        path = tmp_path / f"{label.split()[0]}.pt"
+        torch.save(broken, path)
+        result = CliRunner().invoke(cli, ["render", str(path), "--seeds", "1", "-o", str(tmp_path / label)])
+        assert result.exit_code == 1 and label in result.output and "Traceback" not in result.output
+        assert not (tmp_path / label / "seed-0000001.png").exists()
 
 
 def test_greyscale_only_corpus_trains(tmp_path, tiny_cfg):
