@@ -256,6 +256,8 @@ def render(ctx, run, series, start_seed, seeds, psi, render_batch, out_size, fmt
     seed_list = parse_seeds(seeds) if seeds else list(range(start_seed, start_seed + series))
     out = out or outputs_root() / "series" / f"{model.name}-psi{cfg.render.psi:g}"
     result = render_series(model, seed_list, out, cfg)
+    if result.written:
+        info(f"{result.written} images in {result.loop_s:.1f} s ({result.written / max(result.loop_s, 1e-9):.1f} images/s)")
     click.echo(result.folder)
 
 

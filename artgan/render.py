@@ -17,7 +17,7 @@ from PIL import Image
 from .config import Config
 from .console import info, progress, warn
 from .errors import RenderError, UsageError
-from .files import append_line, exclusive, read_jsonl, sync_file, write_text
+from .files import append_line, exclusive, read_jsonl, remove_stale_parts, sync_file, write_text
 from .infer import Renderer
 from .provenance import make_record, save_image
 from .run import Model
@@ -131,7 +131,8 @@ def render_series(model: Model, seeds: list[int], out: Path, cfg: Config, fast: 
             sync_file(out / "manifest.jsonl")
             result.loop_s = time.perf_counter() - loop_started
             result.written = len(todo)
-        _write_contact(out)
+        if todo or _stale(out / "contact.png", out / "manifest.jsonl"):  # a finished series is left untouched
+            _write_contact(out)
     result.wall_s = time.perf_counter() - started
     return result
 
@@ -153,8 +154,7 @@ def _timed(batches, result: SeriesResult):
 def _finished(out: Path, settings: dict) -> set[int]:
     """Seeds whose file exists whole and whose manifest line matches; tidy the manifest to just those."""
     manifest = out / "manifest.jsonl"
-    for stale in out.glob(".seed-*.part"):  # left by a killed run; we hold the folder's lock
-        stale.unlink(missing_ok=True)
+    remove_stale_parts(out)  # images, manifest or contact sheet a killed run left half-written
     rows = read_jsonl(manifest)
     for row in rows[:1]:
         mismatched = [k for k in PIXEL_SETTINGS if row.get(k) != settings[k]]
@@ -174,6 +174,13 @@ def _finished(out: Path, settings: dict) -> set[int]:
             warn(f"{manifest.name}: dropped {len(rows) - len(done)} lines whose image is missing or incomplete")
         write_text(manifest, "".join(json.dumps(row) + "\n" for row in done.values()))
     return set(done)
+
+
+def _stale(made: Path, source: Path) -> bool:
+    """True when `made` is missing or older than `source` (a run was killed between the two)."""
+    if not made.is_file():
+        return True
+    return source.is_file() and made.stat().st_mtime_ns < source.stat().st_mtime_ns
 
 
 def _write_contact(out: Path) -> None:

@@ -75,8 +75,28 @@ def test_series_writes_files_manifest_and_contact_sheet(tmp_path, tiny_run):
     assert record["seed"] == 3 and record["psi"] == 0.7 and record["model"] == model.hash
     assert record["step"] == model.step and record["artgan"]
 
+    contact_made = (out / "contact.png").stat().st_mtime_ns
     again = render_series(model, list(range(10)), out, series_cfg(model))
     assert again.written == 0 and again.skipped == 10
+    assert (out / "contact.png").stat().st_mtime_ns == contact_made  # a finished series is not rewritten
+
+
+def test_rerun_removes_what_a_killed_run_left(tmp_path, tiny_run):
+    import subprocess
+
+    model = load_model(tiny_run)
+    out = tmp_path / "series"
+    render_series(model, list(range(4)), out, series_cfg(model))
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a process id that is no longer running
+    left = [out / f".contact.png.{dead.pid}-x1.part", out / f".seed-0000005.png.{dead.pid}-x2.part"]
+    for part in left:
+        part.write_bytes(b"half")
+    (out / "contact.png").unlink()  # killed before the contact sheet was replaced
+    result = render_series(model, list(range(4)), out, series_cfg(model))
+    assert result.written == 0
+    assert not any(part.exists() for part in left)
+    assert (out / "contact.png").is_file()
 
 
 def test_interrupted_series_completes_exactly(tmp_path, tiny_run):
