@@ -216,7 +216,7 @@ def make_edition(source: Source, out: Path, cfg: Config, numbers: str | None = N
         if not issue.make:
             result.wall_s = time.perf_counter() - started
             return result
-        pic_w, pic_h = layout.picture[2] - layout.picture[0], layout.picture[3] - layout.picture[1]
+        pic_w = layout.picture[2] - layout.picture[0]
         info(f"{layout.size_px[0]} x {layout.size_px[1]} px ({paper.label}, bleed {bleed}, {e.dpi} ppi); "
              f"{source.origin}, upscaled {pic_w / picture.width / (layout.crop[2] - layout.crop[0]):.1f}x with {upscaler}")  # fmt: skip
         canvas = compose(picture, layout, c.matte, c.upscale, e.sharpen)
