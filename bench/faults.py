@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from common import save, table
@@ -124,7 +125,7 @@ def check_series(folder: Path, seeds: range) -> tuple[int, list[str]]:
 
 def fault_render(work: Path, kills: int, rng: random.Random, run: Path) -> dict:
     folder = work / "series"
-    seeds = range(200)
+    seeds = range(5000)  # long enough that no run between two kills finishes it
     args = ["render", run, "--series", len(seeds), "-o", folder, "--device", "cpu", "--size", 384, "--batch", 4]
     killed = 0
     while killed < kills and kill_at_random(args, 1.5, 6.0, rng):
@@ -155,16 +156,20 @@ def fault_walk(work: Path, kills: int, rng: random.Random, run: Path) -> dict:
 
     out = work / "walk" / "loop.mp4"
     out.parent.mkdir()
-    args = ["walk", run, "--seeds", "1,2,3", "--frames-per-seed", 40, "--size", 96, "--device", "cpu", "-o", out]
-    killed = corrupt = 0
-    while killed < kills:
+    args = ["walk", run, "--seeds", "1,2,3", "--frames-per-seed", 200, "--size", 96, "--device", "cpu", "-o", out]
+    start = time.perf_counter()
+    artgan(*args)  # once whole, to kill the others somewhere between start-up and the end
+    whole_s = time.perf_counter() - start
+    killed = corrupt = tries = 0
+    while killed < kills and tries < 4 * kills:
+        tries += 1
         out.unlink(missing_ok=True)  # each try starts fresh, so a file there can only come from this try
-        if kill_at_random(args, 3.0, 9.0, rng):
+        if kill_at_random(args, 0.3 * whole_s, 0.97 * whole_s, rng):
             killed += 1
         if out.exists():
-            corrupt += frames(out) != 120
+            corrupt += frames(out) != 600
     artgan(*args)
-    return {"command": "walk (mp4)", "kills": killed, "recovered": killed if frames(out) == 120 else 0,
+    return {"command": "walk (mp4)", "kills": killed, "recovered": killed if frames(out) == 600 else 0,
             "lost": 0, "corrupt": corrupt, "leftover_temp_files": leftovers(out.parent)}  # fmt: skip
 
 
@@ -180,7 +185,7 @@ def check_ledger(folder: Path) -> tuple[int, int, int]:
 
 def fault_edition(work: Path, kills: int, rng: random.Random, run: Path) -> dict:
     folder = work / "edition"
-    args = ["edition", run, "--seed", 3, "--size", "8x10in", "--dpi", 300, "--edition", 60, "--proofs", 2,
+    args = ["edition", run, "--seed", 3, "--size", "16x20in", "--dpi", 300, "--edition", 60, "--proofs", 2,
             "--device", "cpu", "-o", folder]  # fmt: skip
     killed = twice = bad = 0
     issued_before = 0
