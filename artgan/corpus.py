@@ -136,8 +136,13 @@ def make_corpus(source: Path, out: Path, cfg: CorpusConfig, strict: bool = False
                 entries.append({"source": relative, "status": "kept", "images": names})
                 report.kept += 1
         if len(kept_images) < cfg.min_images:
+            why = ""
+            if report.rejected:  # nothing is written, so say here why files were turned away
+                name, reason = report.rejected[0]
+                more = f" and {len(report.rejected) - 1} more" if len(report.rejected) > 1 else ""
+                why = f"; rejected {name}: {reason}{more}"
             raise CorpusError(
-                f"{source} gives {len(kept_images)} usable images; need at least {cfg.min_images} "
+                f"{source} gives {len(kept_images)} usable images{why}; need at least {cfg.min_images} "
                 "(add images, or lower it with --set corpus.min_images=N)"
             )
         report.images = len(kept_images)

@@ -69,6 +69,9 @@ def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist; give a run folder or a .pt file written by artgan")
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            if fh.read(4) == b"PK\x03\x04":  # starts as a checkpoint does, but its end is missing
+                raise CheckpointError(f"{path} is damaged or cut short; use an earlier checkpoint from its run")
         raise CheckpointError(f"{path} is not an artgan checkpoint (not a PyTorch file); give a run folder or its latest.pt")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)

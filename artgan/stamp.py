@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import re
 import string
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from .config import StampConfig
+from .console import warn
 from .decode import parse_colour
 from .errors import UsageError
 
@@ -69,7 +72,9 @@ def ink_mask(text: str, height_px: float) -> np.ndarray:
     from matplotlib.figure import Figure
 
     dpi = 72.0
-    with _MATPLOTLIB, matplotlib.rc_context({"mathtext.fontset": "cm", "font.family": "DejaVu Serif"}):
+    fonts = {"mathtext.fontset": "cm", "font.family": "DejaVu Serif"}
+    with _MATPLOTLIB, matplotlib.rc_context(fonts), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a glyph the fonts lack: gathered into one line below
         figure = Figure(figsize=(1, 1), dpi=dpi)
         figure.patch.set_alpha(0)
         canvas = FigureCanvasAgg(figure)
@@ -84,7 +89,19 @@ def ink_mask(text: str, height_px: float) -> np.ndarray:
         figure.set_size_inches(width / dpi, height / dpi)
         label.set_position(((pad - box.x0) / width, (pad - box.y0) / height))
         canvas.draw()
-        return np.asarray(canvas.buffer_rgba())[..., 3].copy()
+    _say_missing_glyphs(text, caught)
+    return np.asarray(canvas.buffer_rgba())[..., 3].copy()
+
+
+_MISSING_SAID: set[str] = set()
+
+
+def _say_missing_glyphs(text: str, caught: list[warnings.WarningMessage]) -> None:
+    """One line, once per text, instead of matplotlib's warning per glyph."""
+    missing = sorted({chr(int(m.group(1))) for w in caught if (m := re.match(r"Glyph (\d+) ", str(w.message)))})
+    if missing and text not in _MISSING_SAID:
+        _MISSING_SAID.add(text)
+        warn(f"signature {text!r}: the signature fonts have no glyph for {' '.join(missing)}; those are drawn as empty boxes")
 
 
 def _fit_mask(text: str, width_px: int) -> np.ndarray:

@@ -34,6 +34,6 @@ def train_with_progress(cfg: Config, corpus: Path, run_dir: Path, resume: bool) 
         except KeyboardInterrupt:
             bar.stop()
             info(f"stopped; a checkpoint was saved in {run_dir}; continue with --resume --out {run_dir}")
-            raise click.Abort() from None
+            raise click.exceptions.Exit(130) from None  # said what to do: not the generic "stopped" line
     info(f"{result.stopped_by}: step {result.step}, checkpoint {result.checkpoint}")
     return result

@@ -98,6 +98,14 @@ def test_mistakes_found_by_trying_to_break_it(tmp_path, tiny_run, tiny_corpus):
     one_line_error(run("verify", tmp_path), "is a folder")
     result = run("verify", readme)
     assert result.exit_code == 2 and "no artgan record" in result.output
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "scan.jpg").write_text("not a picture")
+    (junk / "blank.png").write_bytes(b"")
+    one_line_error(run("corpus", junk, "-o", tmp_path / "c2", "--size", 32), "0 usable images", "rejected ", "and 1 more")
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes((tiny_run / "latest.pt").read_bytes()[:20_000])
+    one_line_error(run("render", cut, "--seeds", 1), "damaged or cut short")
 
 
 def test_psi_zero_says_every_seed_is_the_mean_image(tmp_path, tiny_run):
@@ -118,3 +126,17 @@ def test_styles_lists_the_presets():
 def test_every_preset_resolves(name, tiny_corpus):
     result = run("train", tiny_corpus, "--style", name, "-n")
     assert result.exit_code == 0, result.output
+
+
+def test_ctrl_c_in_train_says_how_to_resume_and_nothing_else(tmp_path, tiny_corpus, monkeypatch):
+    import artgan.trainview
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(artgan.trainview, "train", interrupted)
+    run_dir = tmp_path / "runs" / "stopped"
+    result = run("train", tiny_corpus, "--out", run_dir, "--res", 32, "--steps", 2, "--device", "cpu", *TINY)
+    assert result.exit_code == 130
+    assert f"--resume --out {run_dir}" in result.output
+    assert "run the same command again" not in result.output  # that would fail: the folder holds a run now

@@ -78,3 +78,13 @@ def test_edition_number_under_the_signature():
     with_number = changed(canvas, stamp(canvas, Signature(FORMULA, under="3/25")))
     without = changed(canvas, stamp(canvas, Signature(FORMULA)))
     assert np.nonzero(with_number)[0].min() < np.nonzero(without)[0].min()  # the block grew upwards
+
+
+def test_a_glyph_the_fonts_lack_is_one_warning_line(capsys):
+    from artgan.stamp import ink_mask
+
+    mask = ink_mask("Hokusai \u2713 \u5317\u658e", 24.0)
+    assert mask.max() > 0  # the Latin letters are still drawn
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "\u2713" in err and "\u5317" in err
+    assert "UserWarning" not in err
