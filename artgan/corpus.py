@@ -165,7 +165,10 @@ def make_corpus(source: Path, out: Path, cfg: CorpusConfig, strict: bool = False
             thumb_px=min(cfg.size, 128),
             limit=400,
         )
+        before = _described(out)
         _swap_in(staging, out)
+        if before:
+            info(f"[yellow]replaced[/] the corpus in {out}: it held {before}")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -187,6 +190,15 @@ def _swap_in(staging: Path, out: Path) -> None:
     os.replace(staging, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _described(folder: Path) -> str:
+    """What an existing corpus holds, in a few words ('' when there is none or it cannot be read)."""
+    try:
+        record = json.loads((folder / "corpus.json").read_text())
+        return f"{len(record['images'])} images of '{record['source']}' at {record['settings']['size']} px"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
 
 
 def fingerprint(images: list[dict], size: int) -> str:

@@ -154,6 +154,16 @@ def test_fingerprint_is_stable_and_load_gives_uint8(tmp_path, image_folder):
     assert fingerprint == a.fingerprint
 
 
+def test_remaking_a_corpus_says_what_it_replaced(tmp_path, capsys):
+    out = tmp_path / "corpus"
+    make_corpus(make_folder(tmp_path / "first", count=3), out, corpus_cfg())
+    capsys.readouterr()
+    make_corpus(make_folder(tmp_path / "second", count=5), out, corpus_cfg(size=64))
+    said = capsys.readouterr().err
+    assert "replaced the corpus" in said and "3 images of 'first' at 32 px" in said
+    assert len(list((out / "images").glob("*.png"))) == 5
+
+
 def test_folder_errors(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         make_corpus(tmp_path / "missing", tmp_path / "out", corpus_cfg())
