@@ -194,11 +194,13 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 def _described(folder: Path) -> str:
     """What an existing corpus holds, in a few words ('' when there is none or it cannot be read)."""
-    try:
-        record = json.loads((folder / "corpus.json").read_text())
-        return f"{len(record['images'])} images of '{record['source']}' at {record['settings']['size']} px"
-    except (OSError, ValueError, KeyError, TypeError):
+    if not is_corpus(folder):
         return ""
+    try:
+        record = read_manifest(folder)
+        return f"{len(record['images'])} images of '{record['source']}' at {record['settings']['size']} px"
+    except (CorpusError, KeyError, TypeError):
+        return "a corpus artgan cannot read"
 
 
 def fingerprint(images: list[dict], size: int) -> str:

@@ -97,8 +97,14 @@ _MISSING_SAID: set[str] = set()
 
 
 def _say_missing_glyphs(text: str, caught: list[warnings.WarningMessage]) -> None:
-    """One line, once per text, instead of matplotlib's warning per glyph."""
-    missing = sorted({chr(int(m.group(1))) for w in caught if (m := re.match(r"Glyph (\d+) ", str(w.message)))})
+    """One line, once per text, instead of matplotlib's warning per glyph; other warnings pass on as they were."""
+    glyphs: set[str] = set()
+    for w in caught:
+        if m := re.match(r"Glyph (\d+) ", str(w.message)):
+            glyphs.add(chr(int(m.group(1))))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    missing = sorted(glyphs)
     if missing and text not in _MISSING_SAID:
         _MISSING_SAID.add(text)
         warn(f"signature {text!r}: the signature fonts have no glyph for {' '.join(missing)}; those are drawn as empty boxes")
